@@ -1,0 +1,146 @@
+"""What every dataset family provides, and the in-memory splits the trainer iterates.
+
+A :class:`DatasetFamily` (``condiff``, ``cfdbench``, ``airfrans``) reads its real on-disk
+format, generates data in that same format, validates files, and resolves a named config
+and task into a :class:`Benchmark`: a TaskSpec plus train / val / test splits and the
+facts a run record needs about where the data came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from torch import Tensor
+
+from opbench.tasks import TaskSpec
+
+Batch = dict[str, Tensor]
+PhysicsMetric = Callable[[Tensor, Batch], Tensor]
+"""A per-sample metric that needs the raw physical data: ``fn(prediction, batch) -> (B,)``."""
+
+
+class SampleSet(torch.utils.data.Dataset):
+    """A split held in memory: tensors that share their leading (sample) dimension.
+
+    ``x`` and ``y`` are the model input and target; other keys (raw float64 arrays for a
+    physics metric, masks, case parameters) travel alongside.
+    """
+
+    def __init__(self, tensors: dict[str, Tensor]) -> None:
+        sizes = {name: t.shape[0] for name, t in tensors.items()}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(f"tensors disagree on the number of samples: {sizes}")
+        self.tensors = tensors
+
+    def __len__(self) -> int:
+        return next(iter(self.tensors.values())).shape[0] if self.tensors else 0
+
+    def __getitem__(self, index: int) -> Batch:
+        return {name: t[index] for name, t in self.tensors.items()}
+
+    def select(self, indices: Tensor | list[int]) -> SampleSet:
+        """The samples at ``indices``, in that order."""
+        index = torch.as_tensor(indices, dtype=torch.long)
+        return SampleSet({name: t[index] for name, t in self.tensors.items()})
+
+    def batches(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        keys: tuple[str, ...] | None = None,
+    ) -> Iterator[Batch]:
+        """Yield batches (dicts of stacked tensors); the last one may be smaller."""
+        n = len(self)
+        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+        names = keys if keys is not None else tuple(self.tensors)
+        for start in range(0, n, batch_size):
+            index = order[start : start + batch_size]
+            yield {name: self.tensors[name][index] for name in names}
+
+
+@dataclass
+class Benchmark:
+    """A dataset config and task resolved into data a run can use.
+
+    Attributes:
+        family, config: names, e.g. ``condiff`` and ``cubic0.1_grid64``.
+        task: the TaskSpec models are built from.
+        splits: ``train``, ``val`` and ``test`` SampleSets.
+        info: the run record's ``dataset`` section (source, generator version, file
+            checksums, split sizes and how they were made, input mapping choices).
+        physics_metrics: extra per-sample metrics computed from the physical prediction
+            and the raw data (ConDiff: the relative finite-volume residual).
+        solve_one: solves one test sample from scratch with opbench's numerical solver
+            (used for ``solver_ms_per_sample``); ``None`` when no solver exists.
+    """
+
+    family: str
+    config: str
+    task: TaskSpec
+    splits: dict[str, SampleSet]
+    info: dict[str, Any]
+    physics_metrics: dict[str, PhysicsMetric] = field(default_factory=dict)
+    solve_one: Callable[[int], None] | None = None
+
+
+class GenerationReport(Protocol):
+    """What a generator reports: where it wrote, sizes, time, and rejection statistics."""
+
+    path: Path
+    n_train: int
+    n_test: int
+    seconds: float
+    samples_per_second: float
+    proposals: int | None
+    accepted: int | None
+    acceptance_rate: float | None
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Outcome of ``opbench data validate``: human-readable lines and a pass/fail verdict."""
+
+    ok: bool
+    lines: list[str]
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class DatasetFamily(Protocol):
+    """The interface a dataset family registers in :data:`opbench.data.DATASETS`."""
+
+    name: str
+    title: str
+    citation: str
+    default_config: str
+    default_task: str
+    options_type: type
+    """Dataclass of the family's data options (``--set data.<name>=value``)."""
+
+    def configs(self) -> list[str]:
+        """The published config names."""
+
+    def tasks(self) -> list[str]:
+        """The task names this family offers."""
+
+    def check_config(self, config: str) -> None:
+        """Raise a ConfigError (suggesting close names) if ``config`` is not valid."""
+
+    def load_benchmark(
+        self, config: str, task: str, options: Any, data_dir: Path | None,
+        test_only: bool = False,
+    ) -> Benchmark:
+        """Resolve ``config``/``task`` into a Benchmark, reading ``data_dir/<config>/`` when
+        given, otherwise generating the data once into the cache. ``test_only`` loads (or
+        generates) just the test split, for scoring a model on another config."""
+
+    def generate(self, config: str, root: Path, **options: Any) -> GenerationReport:
+        """Write a generated dataset in the real format under ``root/<config>/``."""
+
+    def validate(self, config: str, data_dir: Path) -> ValidationReport:
+        """Check files (keys, shapes, dtypes, finiteness) and physics."""

@@ -1,0 +1,307 @@
+"""The ConDiff dataset family: configs, the ``steady`` task, and data → Benchmark.
+
+Task ``steady``: from k (mapped to the g×g interior vertices, see :data:`K_TO_VERTEX`) and
+f = rhs, predict u = x, all on the g×g grid of interior vertices, zero Dirichlet boundary.
+Vectors in the files are in Fortran order and are reshaped so that [i, j] lines up with
+k[i, j] (:func:`~opbench.data.condiff.fv.vector_to_grid`).
+
+Validation split: a fixed share of the training file, chosen by the *data seed* only:
+``n_val = round(val_fraction · N)`` (at least 1 and at most N − 1 when N ≥ 2 and
+``val_fraction > 0``), val = ``sorted(np.random.default_rng(seed).permutation(N)[:n_val])``,
+train = the rest, where N is the number of training samples used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from opbench.data import DATASETS
+from opbench.data.base import Batch, Benchmark, SampleSet, ValidationReport
+from opbench.data.cache import ensure_generated, generated_root, read_sidecar
+from opbench.data.condiff import fv
+from opbench.data.condiff.configs import PUBLISHED_CONFIGS, ConDiffConfig, parse_config
+from opbench.data.condiff.files import RawSplit, read_split, split_path
+from opbench.data.condiff.generate import GENERATOR_VERSION, GenerationReport, generate
+from opbench.data.condiff.validate import cell_coefficients, validate
+from opbench.errors import ConfigError, unknown_name
+from opbench.io import sha256_file, stable_hash
+from opbench.tasks import TaskSpec
+
+DEFAULT_N_TRAIN = 256
+DEFAULT_N_TEST = 64
+"""Sizes generated when the options leave ``n_train`` / ``n_test`` unset."""
+
+
+def _average(k: np.ndarray) -> np.ndarray:
+    """k_v[i, j] = mean(k[i:i+2, j:j+2]): the mean of the 2×2 cells around vertex (i, j)."""
+    return 0.25 * (k[..., :-1, :-1] + k[..., 1:, :-1] + k[..., :-1, 1:] + k[..., 1:, 1:])
+
+
+def _crop(k: np.ndarray) -> np.ndarray:
+    """k_v[i, j] = k[i, j]: the cell below-left of vertex (i, j) (the reference notebooks)."""
+    return k[..., :-1, :-1]
+
+
+K_TO_VERTEX: dict[str, Callable[[np.ndarray], np.ndarray]] = {"average": _average, "crop": _crop}
+"""Maps cell coefficients (..., g+1, g+1) to the g×g interior vertices."""
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class ConDiffOptions:
+    """ConDiff data options (``--set data.<name>=value``).
+
+    Attributes:
+        n_train: training-file samples used (the first n); ``None`` = all in the files, or
+            256 when generating.
+        n_test: test-file samples used (the first n); ``None`` = all, or 64 when generating.
+        seed: the data seed: seeds the generator and the validation split; independent of
+            the run seed.
+        val_fraction: share of the training samples held out for validation.
+        k_to_vertex: ``average`` (mean of the 2×2 cells around each vertex) or ``crop``
+            (``k[:g, :g]``, the reference notebooks' choice).
+    """
+
+    n_train: int | None = None
+    n_test: int | None = None
+    seed: int = 0
+    val_fraction: float = 0.1
+    k_to_vertex: str = "average"
+
+    def __post_init__(self) -> None:
+        for name, minimum in (("n_train", 0), ("n_test", 1)):
+            value = getattr(self, name)
+            if value is not None and (not _is_int(value) or value < minimum):
+                raise ConfigError(
+                    f"data.{name} must be an integer >= {minimum} or unset, got {value!r}."
+                )
+        if not _is_int(self.seed) or self.seed < 0:
+            raise ConfigError(f"data.seed must be an integer >= 0, got {self.seed!r}.")
+        if not isinstance(self.val_fraction, int | float) or not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"data.val_fraction must be in [0, 1), got {self.val_fraction!r}.")
+        if self.k_to_vertex not in K_TO_VERTEX:
+            raise unknown_name("data.k_to_vertex mapping", self.k_to_vertex, K_TO_VERTEX)
+
+
+def validation_indices(n: int, fraction: float, seed: int) -> np.ndarray:
+    """Sorted indices of the validation samples among ``n`` training samples."""
+    n_val = min(round(fraction * n), max(n - 1, 0))
+    if fraction > 0 and n >= 2:
+        n_val = max(n_val, 1)
+    return np.sort(np.random.default_rng(seed).permutation(n)[:n_val])
+
+
+def residual_metric(prediction: Tensor, batch: Batch) -> Tensor:
+    """Relative finite-volume residual ‖A(k)P − f‖₂/‖f‖₂ per sample, float64, shape (B,).
+
+    ``prediction`` (B, 1, g, g) in physical units; uses the raw ``k_cells`` and ``f64``.
+    """
+    return fv.residual_torch(batch["k_cells"], prediction[:, 0], batch["f64"])
+
+
+def _sample_set(
+    raw: RawSplit, config: ConDiffConfig, options: ConDiffOptions, with_raw: bool
+) -> SampleSet:
+    """``x`` (N, C_in, g, g) = ([k on vertices,] f), ``y`` (N, 1, g, g) = u, float32; with
+    ``with_raw`` also the float64 ``k_cells`` (N, g+1, g+1) and ``f64`` (N, g, g)."""
+    g = config.grid
+    f = fv.vector_to_grid(raw.rhs, g)
+    channels = [] if config.is_poisson else [K_TO_VERTEX[options.k_to_vertex](raw.k)]
+    tensors = {
+        "x": torch.from_numpy(np.stack([*channels, f], axis=1)).float(),
+        "y": torch.from_numpy(fv.vector_to_grid(raw.x, g)[:, None]).float(),
+    }
+    if with_raw:
+        tensors["k_cells"] = torch.from_numpy(cell_coefficients(raw, g))
+        tensors["f64"] = torch.from_numpy(f)
+    return SampleSet(tensors)
+
+
+def _take(raw: RawSplit, requested: int | None, path: Path, option: str) -> RawSplit:
+    if requested is None:
+        return raw
+    if requested > len(raw):
+        raise ConfigError(
+            f"data.{option}={requested} but {path} holds only {len(raw)} samples; "
+            f"lower data.{option} or leave it unset to use all."
+        )
+    return raw.head(requested)
+
+
+def _file_info(path: Path, n_samples: int | None) -> dict[str, Any]:
+    return {
+        "path": str(path),
+        "sha256": sha256_file(path) if path.is_file() else None,
+        "n_samples": n_samples,
+    }
+
+
+class ConDiffFamily:
+    """ConDiff (Trifonov et al. 2024): steady diffusion with log-normal coefficients."""
+
+    name = "condiff"
+    title = "ConDiff: diffusion −∇·(k∇u) = f with GRF log-coefficients, and Poisson"
+    citation = (
+        "@article{trifonov2024condiff,\n"
+        "  title   = {ConDiff: A Challenging Dataset for Neural Solvers of Partial "
+        "Differential Equations},\n"
+        "  author  = {Trifonov, Vladislav and Rudikov, Alexander and Iliev, Oleg and "
+        "Laevsky, Yuri M. and Oseledets, Ivan and Muravleva, Ekaterina},\n"
+        "  journal = {arXiv preprint arXiv:2406.04709},\n"
+        "  year    = {2024}\n"
+        "}"
+    )
+    default_config = "cubic0.1_grid64"
+    default_task = "steady"
+    options_type = ConDiffOptions
+
+    def configs(self) -> list[str]:
+        return list(PUBLISHED_CONFIGS)
+
+    def tasks(self) -> list[str]:
+        return ["steady"]
+
+    def check_config(self, config: str) -> None:
+        parse_config(config)
+
+    def task_spec(self, config: ConDiffConfig) -> TaskSpec:
+        """The ``steady`` TaskSpec of ``config``."""
+        return TaskSpec(
+            name="steady",
+            layout="grid",
+            input_fields=("f",) if config.is_poisson else ("k", "f"),
+            output_fields=("u",),
+            spatial_shape=(config.grid, config.grid),
+            periodic=False,
+            boundary="zero-dirichlet",
+            metrics=("rel_l2", "mse", "max_err"),
+            primary_metric="rel_l2",
+            extra={"grid": config.grid},
+        )
+
+    def generate(self, config: str, root: Path, **options: Any) -> GenerationReport:
+        """Generate ``root/<config>/`` (options: n_train, n_test, seed, workers).
+
+        Returns the :class:`GenerationReport` (its ``path`` is the dataset directory).
+        """
+        sizes = {"n_train": DEFAULT_N_TRAIN, "n_test": DEFAULT_N_TEST, **options}
+        return generate(parse_config(config), Path(root), **sizes)
+
+    def validate(self, config: str, data_dir: Path) -> ValidationReport:
+        return validate(parse_config(config), Path(data_dir))
+
+    def _generated_dir(
+        self, config: ConDiffConfig, options: ConDiffOptions, test_only: bool
+    ) -> Path:
+        n_train = 0 if test_only else options.n_train
+        n_train = DEFAULT_N_TRAIN if n_train is None else n_train
+        n_test = DEFAULT_N_TEST if options.n_test is None else options.n_test
+        key = {
+            "generator_version": GENERATOR_VERSION,
+            "config": config.name,
+            "n_train": n_train,
+            "n_test": n_test,
+            "seed": options.seed,
+        }
+        root = generated_root(self.name, config.name, key)
+
+        def build(tmp: Path) -> None:
+            generate(config, tmp, n_train, n_test, seed=options.seed)
+
+        return ensure_generated(root, build) / config.name
+
+    def load_benchmark(
+        self,
+        config: str,
+        task: str,
+        options: ConDiffOptions | None = None,
+        data_dir: Path | None = None,
+        test_only: bool = False,
+    ) -> Benchmark:
+        """Resolve ``config``/``task`` into a Benchmark (see the module docstring).
+
+        ``data_dir`` given: read ``data_dir/<config>/``; otherwise generate once into the
+        cache. ``test_only`` leaves train and val empty (and generates no training data).
+        """
+        cfg = parse_config(config)
+        if task not in self.tasks():
+            raise unknown_name("ConDiff task", task, self.tasks())
+        options = ConDiffOptions() if options is None else options
+        if data_dir is None:
+            dataset_dir = self._generated_dir(cfg, options, test_only)
+        else:
+            dataset_dir = Path(data_dir) / cfg.name
+        paths = {split: split_path(dataset_dir, cfg.name, split) for split in ("train", "test")}
+
+        test_file = read_split(paths["test"], cfg)
+        test = _take(test_file, options.n_test, paths["test"], "n_test")
+        train_file = None if test_only else read_split(paths["train"], cfg)
+        train = (
+            test.head(0)
+            if train_file is None
+            else _take(train_file, options.n_train, paths["train"], "n_train")
+        )
+        val_index = validation_indices(len(train), options.val_fraction, options.seed)
+        train_index = np.setdiff1d(np.arange(len(train)), val_index)
+        train_set = _sample_set(train, cfg, options, with_raw=False)
+        test_k = cell_coefficients(test, cfg.grid)
+
+        def solve_one(index: int) -> None:
+            fv.solve(test_k[index], test.rhs[index])
+
+        sidecar = read_sidecar(dataset_dir)
+        files = {
+            "train": _file_info(paths["train"], None if train_file is None else len(train_file)),
+            "test": _file_info(paths["test"], len(test_file)),
+        }
+        return Benchmark(
+            family=self.name,
+            config=cfg.name,
+            task=self.task_spec(cfg),
+            splits={
+                "train": train_set.select(train_index.tolist()),
+                "val": train_set.select(val_index.tolist()),
+                "test": _sample_set(test, cfg, options, with_raw=True),
+            },
+            info={
+                "family": self.name,
+                "config": cfg.name,
+                "task": task,
+                "source": "real" if sidecar is None else "generated",
+                "generator_version": None if sidecar is None else sidecar.get("generator_version"),
+                "generator": sidecar,
+                "files": files,
+                "fingerprint": stable_hash([files["train"]["sha256"], files["test"]["sha256"]]),
+                "split": {
+                    "train": int(train_index.size),
+                    "val": int(val_index.size),
+                    "test": len(test),
+                    "method": (
+                        "first n_train / n_test samples of the train / test files; val = "
+                        "sorted(np.random.default_rng(seed).permutation(N)[:n_val]) with "
+                        "n_val = round(val_fraction·N) clamped to [1, N−1] (N ≥ 2), "
+                        "train = the rest"
+                    ),
+                    "seed": options.seed,
+                    "val_fraction": options.val_fraction,
+                    "val_indices_hash": stable_hash(val_index.tolist()),
+                },
+                "input_mapping": {"k_to_vertex": options.k_to_vertex},
+                "grid": cfg.grid,
+            },
+            physics_metrics={"residual": residual_metric},
+            solve_one=solve_one,
+        )
+
+
+DATASETS.add("condiff", ConDiffFamily())

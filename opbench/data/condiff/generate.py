@@ -1,0 +1,214 @@
+"""opbench's ConDiff generator: same distribution as the published data, new draws.
+
+Per sample: φ from :class:`~opbench.data.condiff.grf.CirculantSampler`, kept only if
+contrast = exp(max φ − min φ) lies in the config's window (rejection sampling; Poisson has
+no k), k = exp(φ); rhs ~ N(0, 1) white noise at the g² interior vertices (not scaled by
+h²); x = A(k)⁻¹ rhs by sparse direct solve (:mod:`~opbench.data.condiff.fv`). Written in
+the published format (:mod:`~opbench.data.condiff.files`) plus the sidecar ``opbench.json``.
+
+Determinism: sample ``index`` of split ``split_id`` (0 train, 1 test) draws everything from
+its own stream ``np.random.default_rng([seed, split_id, index])``, so the data does not
+depend on the number of workers, and the test set does not change with ``n_train``.
+Within a sample, proposals are drawn in batches of fields (two per complex FFT) in a fixed
+schedule; the first accepted field in draw order is kept, and ``proposals`` counts the
+fields examined up to and including it (so accepted / proposals estimates the acceptance
+probability without bias from the batching).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from opbench.data.cache import SIDECAR
+from opbench.data.condiff import fv
+from opbench.data.condiff.configs import ConDiffConfig, parse_config
+from opbench.data.condiff.files import split_path, write_split
+from opbench.data.condiff.grf import CirculantSampler
+from opbench.errors import ConfigError, DataError
+from opbench.io import write_json_atomic
+
+GENERATOR_VERSION = "1"
+"""Bump whenever generated data for a given (config, sizes, seed) would change."""
+
+GENERATOR = "opbench.condiff"
+MAX_PROPOSALS = 10**6
+"""Proposals per sample after which generation gives up (pathological contrast window)."""
+
+FIRST_BATCH = 4
+MAX_BATCH = 32
+"""Complex FFTs per proposal batch: 4, 8, 16, then 32 (two fields per FFT)."""
+
+SPLIT_IDS = {"train": 0, "test": 1}
+
+
+@dataclass(frozen=True)
+class GenerationReport:
+    """What one generation did; ``acceptance_rate`` is ``None`` for Poisson (no k)."""
+
+    n_train: int
+    n_test: int
+    proposals: int
+    accepted: int
+    acceptance_rate: float | None
+    seconds: float
+    samples_per_second: float
+    path: Path
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    k: np.ndarray | None
+    rhs: np.ndarray
+    x: np.ndarray
+    proposals: int
+
+
+@functools.lru_cache(maxsize=8)
+def sampler_for(config: ConDiffConfig) -> CirculantSampler:
+    """The GRF sampler of a diffusion config on its (g+1)×(g+1) cell centres."""
+    n = config.grid + 1
+    return CirculantSampler(
+        config.covariance, config.variance, n, 1.0 / n, config.correlation_length
+    )
+
+
+def draw_coefficient(
+    config: ConDiffConfig, rng: np.random.Generator, max_proposals: int = MAX_PROPOSALS
+) -> tuple[np.ndarray, int]:
+    """k = exp(φ) with contrast in the config's window, and the number of proposals used."""
+    sampler = sampler_for(config)
+    low, high = config.contrast_window
+    proposals, pairs = 0, FIRST_BATCH
+    while proposals < max_proposals:
+        phi = sampler.sample(rng, pairs)
+        contrast = np.exp(np.ptp(phi, axis=(1, 2)))
+        accepted = np.flatnonzero((low <= contrast) & (contrast <= high))
+        if accepted.size:
+            first = int(accepted[0])
+            return np.exp(phi[first]), proposals + first + 1
+        proposals += phi.shape[0]
+        pairs = min(2 * pairs, MAX_BATCH)
+    raise DataError(
+        f"ConDiff config {config.name}: no field with contrast in [{low:g}, {high:g}] after "
+        f"{proposals} proposals; the window is unreachable (or extremely unlikely) for this "
+        "covariance and variance."
+    )
+
+
+def _generate_chunk(
+    config: ConDiffConfig, seed: int, split_id: int, indices: range, max_proposals: int
+) -> _Chunk:
+    g = config.grid
+    ks, rhss, xs, proposals = [], [], [], 0
+    for index in indices:
+        rng = np.random.default_rng([seed, split_id, index])
+        if config.is_poisson:
+            k = np.ones((g + 1, g + 1))
+        else:
+            k, used = draw_coefficient(config, rng, max_proposals)
+            ks.append(k)
+            proposals += used
+        rhs = rng.standard_normal(g * g)
+        rhss.append(rhs)
+        xs.append(fv.solve(k, rhs))
+    n = len(indices)
+    return _Chunk(
+        k=None if config.is_poisson else np.array(ks).reshape(n, g + 1, g + 1),
+        rhs=np.array(rhss).reshape(n, g * g),
+        x=np.array(xs).reshape(n, g * g),
+        proposals=proposals,
+    )
+
+
+def _chunks(n: int, size: int) -> list[range]:
+    """Consecutive index ranges covering 0..n-1 (one empty range when n = 0)."""
+    return [range(start, min(start + size, n)) for start in range(0, n, size)] or [range(0)]
+
+
+def _check_sizes(n_train: int, n_test: int, seed: int, workers: int) -> None:
+    values = {"n_train": n_train, "n_test": n_test, "seed": seed}
+    for name, value in values.items():
+        if not isinstance(value, int) or value < 0:
+            raise ConfigError(f"ConDiff generation: {name} must be an integer >= 0, got {value!r}.")
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"ConDiff generation: workers must be an integer >= 1, got {workers!r}.")
+
+
+def generate(
+    config: ConDiffConfig | str,
+    root: Path,
+    n_train: int,
+    n_test: int,
+    seed: int = 0,
+    workers: int | None = None,
+    max_proposals: int = MAX_PROPOSALS,
+) -> GenerationReport:
+    """Generate ``root/<name>/<name>_{train,test}.h5`` and the sidecar ``opbench.json``.
+
+    ``workers`` processes (default ``min(2, os.cpu_count())``) share the samples; the
+    result is the same for any number of workers.
+    """
+    config = parse_config(config) if isinstance(config, str) else config
+    workers = min(2, os.cpu_count() or 1) if workers is None else workers
+    _check_sizes(n_train, n_test, seed, workers)
+    start = time.perf_counter()
+    sizes = {"train": n_train, "test": n_test}
+    chunk_size = max(1, math.ceil((n_train + n_test) / (4 * workers)))
+    tasks = [(split, indices) for split, n in sizes.items() for indices in _chunks(n, chunk_size)]
+    arguments = [
+        (config, seed, SPLIT_IDS[split], indices, max_proposals) for split, indices in tasks
+    ]
+    if workers == 1 or len(tasks) <= 1:
+        chunks = [_generate_chunk(*args) for args in arguments]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            chunks = list(pool.map(_generate_chunk, *zip(*arguments, strict=True)))
+
+    dataset_dir = Path(root) / config.name
+    for split in sizes:
+        parts = [chunk for (name, _), chunk in zip(tasks, chunks, strict=True) if name == split]
+        write_split(
+            split_path(dataset_dir, config.name, split),
+            k=None if config.is_poisson else np.concatenate([part.k for part in parts]),
+            rhs=np.concatenate([part.rhs for part in parts]),
+            x=np.concatenate([part.x for part in parts]),
+        )
+
+    seconds = time.perf_counter() - start
+    proposals = sum(chunk.proposals for chunk in chunks)
+    accepted = 0 if config.is_poisson else n_train + n_test
+    report = GenerationReport(
+        n_train=n_train,
+        n_test=n_test,
+        proposals=proposals,
+        accepted=accepted,
+        acceptance_rate=accepted / proposals if proposals else None,
+        seconds=seconds,
+        samples_per_second=(n_train + n_test) / seconds,
+        path=dataset_dir,
+    )
+    write_json_atomic(
+        dataset_dir / SIDECAR,
+        {
+            "generator": GENERATOR,
+            "generator_version": GENERATOR_VERSION,
+            "config": config.name,
+            "seed": seed,
+            "n_train": n_train,
+            "n_test": n_test,
+            "acceptance_rate": report.acceptance_rate,
+            "proposals": proposals,
+            "seconds": round(seconds, 3),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        },
+    )
+    return report

@@ -1,0 +1,74 @@
+"""Scoring: predictions in physical units, per-sample metric values, and their summary.
+
+The evaluator is called on the test split once, after training, with the checkpoint
+selected on validation. Summaries report mean, std (ddof = 1), median, min and max of the
+per-sample values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from opbench.data.base import Benchmark, SampleSet
+from opbench.eval.metrics import METRICS
+from opbench.models.surrogate import Surrogate
+
+
+@torch.no_grad()
+def predict(surrogate: Surrogate, samples: SampleSet, batch_size: int, device: torch.device) -> Tensor:
+    """Predictions for every sample of ``samples``, physical units, on the CPU."""
+    surrogate.eval()
+    outputs = []
+    for batch in samples.batches(batch_size):
+        batch = {name: t.to(device) for name, t in batch.items()}
+        outputs.append(surrogate(batch).float().cpu())
+    return torch.cat(outputs)
+
+
+def summarize(values: Tensor) -> dict[str, float | int]:
+    """mean, std (ddof = 1; 0 for one sample), median, min, max and n of per-sample values."""
+    v = values.double().cpu().numpy()
+    return {
+        "mean": float(np.mean(v)),
+        "std": float(np.std(v, ddof=1)) if v.size > 1 else 0.0,
+        "median": float(np.median(v)),
+        "min": float(np.min(v)),
+        "max": float(np.max(v)),
+        "n": int(v.size),
+    }
+
+
+@dataclass
+class Scores:
+    """Per-sample metric values and the predictions they were computed from."""
+
+    per_sample: dict[str, Tensor]
+    predictions: Tensor
+
+    def summary(self) -> dict[str, dict[str, float | int]]:
+        return {name: summarize(values) for name, values in self.per_sample.items()}
+
+
+def score(
+    surrogate: Surrogate,
+    benchmark: Benchmark,
+    split: str,
+    batch_size: int,
+    device: torch.device,
+) -> Scores:
+    """Every metric of the task, plus the benchmark's physics metrics, on ``split``."""
+    samples = benchmark.splits[split]
+    predictions = predict(surrogate, samples, batch_size, device)
+    target = samples.tensors["y"]
+    per_sample = {name: METRICS.get(name)(predictions, target) for name in benchmark.task.metrics}
+    for name, physics_metric in benchmark.physics_metrics.items():
+        values = [
+            physics_metric(predictions[index], samples.select(index).tensors)
+            for index in torch.arange(len(samples)).split(batch_size)
+        ]
+        per_sample[name] = torch.cat(values)
+    return Scores(per_sample, predictions)

@@ -1,0 +1,113 @@
+"""The model registry and what every registered model declares.
+
+A model is a ``torch.nn.Module`` whose ``forward(batch)`` takes the batch dict (inputs
+already normalised by :class:`~opbench.models.surrogate.Surrogate`) and returns a tensor
+shaped like ``batch["y"]``. It is registered with a builder ``build(task, **hparams)``,
+the task layouts it supports, its ``small`` and ``paper`` presets and its citation.
+Third-party models register through the ``opbench.models`` entry-point group.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from opbench.errors import ConfigError, unknown_name
+from opbench.registry import Registry
+from opbench.tasks import TaskSpec
+
+Builder = Callable[..., nn.Module]
+PRESETS = ("small", "paper")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model.
+
+    Attributes:
+        name: registry name (``fno``).
+        build: ``build(task: TaskSpec, **hyperparameters) -> nn.Module``.
+        layouts: task layouts the model supports.
+        presets: ``{"small": {"model": {...}, "train": {...}}, "paper": {...}}``; ``model``
+            holds builder keyword arguments, ``train`` overrides of the TrainConfig.
+        citation: the reference to cite.
+        description: one line.
+        fitted: fitted baselines have no trainable parameters: the trainer calls
+            ``model.fit(x_normalised, y_normalised)`` instead of optimising.
+    """
+
+    name: str
+    build: Builder
+    layouts: tuple[str, ...]
+    presets: dict[str, dict[str, dict[str, Any]]]
+    citation: str
+    description: str
+    fitted: bool = False
+    hyperparameters: tuple[str, ...] = field(default=())
+
+    def preset(self, preset: str) -> dict[str, dict[str, Any]]:
+        if preset not in self.presets:
+            raise unknown_name(f"preset of model {self.name!r}", preset, self.presets)
+        return self.presets[preset]
+
+    def check_layout(self, task: TaskSpec) -> None:
+        if task.layout not in self.layouts:
+            raise ConfigError(
+                f"model {self.name!r} supports the layouts {', '.join(self.layouts)}, "
+                f"not the {task.layout!r} layout of task {task.name!r}"
+            )
+
+    def check_hyperparameters(self, hyperparameters: dict[str, Any]) -> None:
+        for key in hyperparameters:
+            if key not in self.hyperparameters:
+                raise unknown_name(f"hyperparameter of model {self.name!r}", key,
+                                   self.hyperparameters)
+
+
+MODELS: Registry[ModelEntry] = Registry("model", entry_point_group="opbench.models")
+
+
+def register_model(
+    name: str,
+    *,
+    layouts: tuple[str, ...],
+    presets: dict[str, dict[str, dict[str, Any]]],
+    citation: str,
+    description: str,
+    fitted: bool = False,
+) -> Callable[[Builder], Builder]:
+    """Register ``build(task, **hyperparameters)`` as the model ``name``."""
+
+    def decorator(build: Builder) -> Builder:
+        missing = set(PRESETS) - set(presets)
+        if missing:
+            raise ValueError(f"model {name!r} lacks the presets {sorted(missing)}")
+        parameters = list(inspect.signature(build).parameters)[1:]  # after `task`
+        MODELS.add(
+            name,
+            ModelEntry(name, build, layouts, presets, citation, description, fitted,
+                       tuple(parameters)),
+        )
+        return build
+
+    return decorator
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Trainable parameters, complex parameters counted as two real ones (FNO's spectral
+    weights would be undercounted by about half otherwise)."""
+    return sum(
+        p.numel() * (2 if p.is_complex() else 1) for p in module.parameters() if p.requires_grad
+    )
+
+
+class FittedModel(nn.Module):
+    """Base of baselines fitted in closed form on the (normalised) training data."""
+
+    def fit(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        raise NotImplementedError

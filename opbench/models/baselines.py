@@ -1,0 +1,46 @@
+"""Fitted baselines: no trainable parameters, fitted in closed form on the training split.
+
+A model that does not beat them has learnt nothing; every leaderboard shows them.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from opbench.data.base import Batch
+from opbench.models.base import FittedModel, register_model
+from opbench.tasks import TaskSpec
+
+_NO_PRESET = {"model": {}, "train": {"epochs": 0}}
+
+
+class MeanField(FittedModel):
+    """Predicts the training-set mean field ȳ(x) = (1/N) Σ_n y_n(x), whatever the input."""
+
+    def __init__(self, target_shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.register_buffer("mean_field", torch.zeros(target_shape))
+
+    def fit(self, x: Tensor, y: Tensor) -> None:
+        if y.shape[1:] != self.mean_field.shape:
+            raise ValueError(f"target shape {tuple(y.shape[1:])} != {tuple(self.mean_field.shape)}")
+        self.mean_field.copy_(y.double().mean(dim=0))
+
+    def forward(self, batch: Batch) -> Tensor:
+        x = batch["x"]
+        return self.mean_field.expand(x.shape[0], *self.mean_field.shape).to(x.dtype)
+
+
+@register_model(
+    "mean",
+    layouts=("grid", "grid-timestep"),
+    presets={"small": _NO_PRESET, "paper": _NO_PRESET},
+    citation="Trivial baseline (the training-set mean field).",
+    description="training-set mean field (fitted baseline)",
+    fitted=True,
+)
+def build_mean(task: TaskSpec) -> FittedModel:
+    if task.spatial_shape is None:
+        raise ValueError("the mean-field baseline needs a task with a spatial shape")
+    return MeanField((task.out_channels, *task.spatial_shape))

@@ -1,0 +1,89 @@
+"""Surrogate: a registered network between input and output normalisers.
+
+Inputs and outputs are standardised per channel with statistics fitted on the training
+split (unit-Gaussian normalisation, as in the FNO reference code):
+``x̃ = (x − μ_x) / σ_x``, and the network predicts ``ỹ`` with ``y = σ_y ỹ + μ_y``.
+The trainer's loss compares ``ỹ`` with the normalised target; every metric is computed on
+``y`` in physical units.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from opbench.data.base import Batch
+from opbench.tasks import TaskSpec
+from opbench.train import checkpoint
+
+CHANNEL_AXIS = 1
+
+
+class ChannelNormalizer(nn.Module):
+    """Per-channel standardisation ``(v − μ_c) / σ_c`` with μ, σ fitted on training data."""
+
+    def __init__(self, channels: int, eps: float = 1e-12) -> None:
+        super().__init__()
+        self.eps = eps
+        self.register_buffer("mean", torch.zeros(channels))
+        self.register_buffer("std", torch.ones(channels))
+
+    def fit(self, values: Tensor) -> None:
+        """Fit μ_c and σ_c over every axis but the channel axis (1) of ``values``."""
+        dims = [d for d in range(values.ndim) if d != CHANNEL_AXIS]
+        values = values.double()
+        self.mean.copy_(values.mean(dim=dims))
+        self.std.copy_(values.std(dim=dims, correction=0).clamp_min(self.eps))
+
+    def _shape(self, values: Tensor) -> tuple[int, ...]:
+        return (1, -1) + (1,) * (values.ndim - 2)
+
+    def encode(self, values: Tensor) -> Tensor:
+        shape = self._shape(values)
+        return (values - self.mean.view(shape)) / self.std.view(shape)
+
+    def decode(self, values: Tensor) -> Tensor:
+        shape = self._shape(values)
+        return values * self.std.view(shape) + self.mean.view(shape)
+
+
+class Surrogate(nn.Module):
+    """``net`` between an input and an output :class:`ChannelNormalizer`."""
+
+    def __init__(self, net: nn.Module, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.net = net
+        self.input_norm = ChannelNormalizer(in_channels)
+        self.output_norm = ChannelNormalizer(out_channels)
+
+    def fit_normalizers(self, x: Tensor, y: Tensor) -> None:
+        self.input_norm.fit(x)
+        self.output_norm.fit(y)
+
+    def normalized_batch(self, batch: Batch) -> Batch:
+        return {**batch, "x": self.input_norm.encode(batch["x"])}
+
+    def forward_normalized(self, batch: Batch) -> Tensor:
+        """The network's output ỹ in normalised units."""
+        return self.net(self.normalized_batch(batch))
+
+    def forward(self, batch: Batch) -> Tensor:
+        """The prediction y in physical units."""
+        return self.output_norm.decode(self.forward_normalized(batch))
+
+
+def load_surrogate(path: Path) -> Surrogate:
+    """Rebuild a Surrogate from a checkpoint alone: the registry name, hyperparameters and
+    task stored in its metadata rebuild the network, then the weights are loaded."""
+    from opbench.models.base import MODELS
+
+    tensors, meta = checkpoint.load_checkpoint(path)
+    task = TaskSpec(**{key: tuple(value) if isinstance(value, list) else value
+                       for key, value in meta["task"].items()})
+    net = MODELS.get(meta["model"]).build(task, **meta["hyperparameters"])
+    surrogate = Surrogate(net, task.in_channels, task.out_channels)
+    prefix = "model." if any(name.startswith("model.") for name in tensors) else ""
+    checkpoint.load_module_tensors(surrogate, tensors, prefix)
+    return surrogate

@@ -1,0 +1,34 @@
+"""The results table ``opbench run`` prints at the end of a run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
+def results_table(record: dict[str, Any]) -> Table:
+    """Test metrics (mean ± std, median) per scored config, then training and cost facts."""
+    dataset, model, train, cost = (record[key] for key in ("dataset", "model", "train", "cost"))
+    table = Table(title=f"{model['name']} ({model['preset']}) on {dataset['family']} "
+                        f"{dataset['config']} [{dataset['source']} data], seed {train['seed']}: "
+                        f"status {train['status']}")
+    for column in ("split", "metric", "mean ± std", "median"):
+        table.add_column(column)
+    for split, metrics in record["metrics"].items():
+        for name, summary in metrics.items():
+            table.add_row(split, name,
+                          f"{_number(summary['mean'])} ± {_number(summary['std'])}",
+                          _number(summary["median"]))
+    best = train["best_epoch"]
+    table.caption = (
+        f"epochs {train['epochs_run']} (best {best + 1 if best is not None else '—'} on "
+        f"validation), train {cost['train_seconds']:.1f} s, params {cost['params']:,}, "
+        f"inference {_number(cost['infer_ms_per_sample'])} ms/sample, solver "
+        f"{_number(cost['solver_ms_per_sample'])} ms/sample, speedup {_number(cost['speedup'])}"
+    )
+    return table

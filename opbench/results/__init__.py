@@ -1,0 +1,39 @@
+"""Run records and the leaderboards built from them.
+
+- :mod:`~opbench.results.record`: the versioned ``record.json`` schema; validated write
+  and read.
+- :mod:`~opbench.results.leaderboard`: records → ranked rows aggregated over seeds.
+- :mod:`~opbench.results.render`: rows and records → Markdown tables and a CSV.
+"""
+
+from opbench.results.leaderboard import (
+    LeaderboardRow,
+    Stat,
+    flatten_record,
+    leaderboard_frame,
+    leaderboard_rows,
+)
+from opbench.results.record import (
+    SCHEMA_VERSION,
+    read_record,
+    read_records,
+    validate_record,
+    write_record,
+)
+from opbench.results.render import render_csv, render_markdown, write_leaderboard
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "LeaderboardRow",
+    "Stat",
+    "flatten_record",
+    "leaderboard_frame",
+    "leaderboard_rows",
+    "read_record",
+    "read_records",
+    "render_csv",
+    "render_markdown",
+    "validate_record",
+    "write_leaderboard",
+    "write_record",
+]

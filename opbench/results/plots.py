@@ -1,0 +1,84 @@
+"""Figures written beside each run record: the loss curve and a few test samples."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from torch import Tensor
+
+from opbench.io import atomic_path
+
+
+def _save(fig: plt.Figure, path: Path) -> None:
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight", format=path.suffix.lstrip("."))
+    plt.close(fig)
+
+
+def plot_loss_curve(history: Sequence[dict[str, Any]], path: Path, metric: str) -> None:
+    """Training loss and validation metric per epoch (log scale), best epoch marked."""
+    epochs = [h["epoch"] + 1 for h in history]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    train = [
+        (e, h["train_loss"])
+        for e, h in zip(epochs, history, strict=True)
+        if h["train_loss"] is not None
+    ]
+    val = [(e, h["val"]) for e, h in zip(epochs, history, strict=True) if h["val"] is not None]
+    if train:
+        ax.plot(*zip(*train, strict=True), marker=".", label="train loss (normalised units)")
+    if val:
+        ax.plot(*zip(*val, strict=True), marker=".", label=f"validation {metric}")
+        best_epoch, _ = min(val, key=lambda item: item[1])
+        ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch {best_epoch}")
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.legend()
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def plot_samples(
+    inputs: Tensor,
+    targets: Tensor,
+    predictions: Tensor,
+    input_names: Sequence[str],
+    output_names: Sequence[str],
+    path: Path,
+    titles: Sequence[str],
+) -> None:
+    """One row per sample: each input channel, then target, prediction and error of each
+    output channel; target and prediction share colour limits, the error map is symmetric.
+    Arrays are indexed [i, j] with i along x, drawn with x to the right and y up."""
+    n = inputs.shape[0]
+    columns = len(input_names) + 3 * len(output_names)
+    fig, axes = plt.subplots(n, columns, figsize=(2.3 * columns, 2.3 * n), squeeze=False)
+    for row in range(n):
+        panels = [(name, inputs[row, c], "viridis", None) for c, name in enumerate(input_names)]
+        for c, name in enumerate(output_names):
+            target, prediction = targets[row, c], predictions[row, c]
+            error = prediction - target
+            limits = (float(target.min()), float(target.max()))
+            largest = float(error.abs().max())
+            panels += [
+                (f"target {name}", target, "viridis", limits),
+                (f"prediction {name}", prediction, "viridis", limits),
+                (f"error {name}", error, "RdBu_r", (-largest, largest)),
+            ]
+        for col, (label, image, cmap, limits) in enumerate(panels):
+            ax = axes[row, col]
+            vmin, vmax = limits if limits else (None, None)
+            shown = ax.imshow(np.asarray(image).T, origin="lower", cmap=cmap, vmin=vmin, vmax=vmax)
+            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            ax.set_title(label if row == 0 else "", fontsize=8)
+        axes[row, 0].set_ylabel(titles[row], fontsize=8)
+    _save(fig, path)

@@ -1,0 +1,312 @@
+"""One benchmark run, end to end: resolve → load data → build → fit → score → record.
+
+This is the library behind ``opbench run``. Everything the user asked for is checked
+(names, presets, option values, ``--set`` keys) before any work is done; a run directory
+appears only once data and model are ready, and its ``record.json`` only when the run is
+complete, written atomically and validated. An interrupted run keeps its per-epoch
+checkpoint and resumes with :func:`resume`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+import xarray as xr
+
+import opbench
+from opbench.config import TrainConfig, build_dataclass, parse_overrides, to_dict
+from opbench.data import DATASETS, Benchmark
+from opbench.environment import environment, git_revision
+from opbench.errors import ConfigError, OpbenchError
+from opbench.eval import timing
+from opbench.eval.evaluator import score
+from opbench.io import atomic_path, write_json_atomic
+from opbench.models import MODELS, Surrogate, count_parameters
+from opbench.results.plots import plot_loss_curve, plot_samples
+from opbench.results.record import SCHEMA_VERSION, write_record
+from opbench.train.checkpoint import load_checkpoint, load_module_tensors
+from opbench.train.trainer import EpochCallback, Trainer, TrainResult, seed_everything
+
+CONFIG_FILE = "config.json"
+N_PLOTTED_SAMPLES = 3
+
+
+@dataclass
+class RunSpec:
+    """A fully resolved, validated run configuration (stored as ``config.json``)."""
+
+    model: str
+    dataset: str
+    config: str
+    task: str
+    preset: str
+    seed: int
+    device: str
+    data_dir: str | None
+    hyperparameters: dict[str, Any]
+    train: TrainConfig
+    data: Any
+    test_configs: list[str] = field(default_factory=list)
+    command: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "train": to_dict(self.train),
+                "data": to_dict(self.data)}
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RunSpec:
+        family = DATASETS.get(values["dataset"])
+        return cls(**{**values, "train": build_dataclass(TrainConfig, values["train"], "train"),
+                      "data": build_dataclass(family.options_type, values["data"], "data")})
+
+    @property
+    def budget(self) -> dict[str, Any]:
+        return {"epochs": self.train.epochs, "max_minutes": self.train.max_minutes}
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    record: dict[str, Any]
+
+
+def resolve(
+    model: str,
+    dataset: str,
+    *,
+    config: str | None = None,
+    task: str | None = None,
+    data_dir: Path | None = None,
+    preset: str = "small",
+    epochs: int | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    overrides: Sequence[str] = (),
+    test_configs: Sequence[str] = (),
+    command: str | None = None,
+) -> RunSpec:
+    """Check every name and option and merge defaults < preset < options < ``--set``."""
+    entry = MODELS.get(model)
+    family = DATASETS.get(dataset)
+    config = config or family.default_config
+    family.check_config(config)
+    for other in test_configs:
+        family.check_config(other)
+    task = task or family.default_task
+    if task not in family.tasks():
+        raise ConfigError(f"dataset {dataset!r} has no task {task!r}; tasks: {family.tasks()}")
+    if device not in ("cpu", "cuda"):
+        raise ConfigError(f"--device must be cpu or cuda, not {device!r}")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda was asked for but torch sees no CUDA device")
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise ConfigError(f"--data-dir {data_dir} is not a directory")
+
+    sections = parse_overrides(list(overrides))
+    preset_values = entry.preset(preset)
+    hyperparameters = {**preset_values["model"], **sections["model"]}
+    entry.check_hyperparameters(hyperparameters)
+    train_values = {**preset_values["train"]}
+    if epochs is not None:
+        train_values["epochs"] = epochs
+    train_values.update(sections["train"])
+    train = build_dataclass(TrainConfig, train_values, "train")
+    if not entry.fitted and train.epochs < 1:
+        raise ConfigError(f"model {model!r} is trained: it needs at least one epoch")
+    data = build_dataclass(family.options_type, sections["data"], "data")
+    return RunSpec(model, dataset, config, task, preset, seed, device,
+                   str(data_dir) if data_dir is not None else None, hyperparameters, train,
+                   data, list(test_configs), command)
+
+
+def run(spec: RunSpec, out: Path, *, progress: bool = True,
+        callbacks: Sequence[EpochCallback] = ()) -> RunResult:
+    """Execute a resolved run in a new directory under ``out``."""
+    prepared = _prepare(spec)
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    run_id = f"{stamp}-{spec.model}-{spec.dataset}-{spec.config}-s{spec.seed}-{uuid.uuid4().hex[:6]}"
+    run_dir = Path(out) / run_id
+    run_dir.mkdir(parents=True)
+    write_json_atomic(run_dir / CONFIG_FILE, spec.to_dict())
+    try:
+        return _execute(spec, prepared, run_dir, progress, callbacks)
+    except OpbenchError:
+        if not (run_dir / "checkpoints").exists():
+            shutil.rmtree(run_dir, ignore_errors=True)
+        raise
+
+
+def resume(run_dir: Path, *, progress: bool = True,
+           callbacks: Sequence[EpochCallback] = ()) -> RunResult:
+    """Continue an interrupted run from its last per-epoch checkpoint."""
+    run_dir = Path(run_dir)
+    config_path = run_dir / CONFIG_FILE
+    if not config_path.is_file():
+        raise ConfigError(f"--resume {run_dir}: no {CONFIG_FILE} there; is it a run directory?")
+    if (run_dir / "record.json").is_file():
+        raise ConfigError(f"--resume {run_dir}: the run is complete (record.json exists)")
+    spec = RunSpec.from_dict(json.loads(config_path.read_text()))
+    return _execute(spec, _prepare(spec), run_dir, progress, callbacks)
+
+
+@dataclass
+class _Prepared:
+    benchmark: Benchmark
+    test_benchmarks: dict[str, Benchmark]
+    surrogate: Surrogate
+
+
+def _prepare(spec: RunSpec) -> _Prepared:
+    """Load the data (generating it once if needed) and build the model."""
+    family = DATASETS.get(spec.dataset)
+    data_dir = Path(spec.data_dir) if spec.data_dir else None
+    benchmark = family.load_benchmark(spec.config, spec.task, spec.data, data_dir)
+    task = benchmark.task
+    entry = MODELS.get(spec.model)
+    entry.check_layout(task)
+    test_benchmarks = {}
+    for other in spec.test_configs:
+        test_benchmark = family.load_benchmark(other, spec.task, spec.data, data_dir,
+                                               test_only=True)
+        other_task = test_benchmark.task
+        if (other_task.input_fields, other_task.output_fields, other_task.spatial_shape) != (
+            task.input_fields, task.output_fields, task.spatial_shape
+        ):
+            raise ConfigError(
+                f"--test-config {other}: its fields {other_task.input_fields}→"
+                f"{other_task.output_fields} on {other_task.spatial_shape} differ from the "
+                f"training config's {task.input_fields}→{task.output_fields} on "
+                f"{task.spatial_shape}"
+            )
+        test_benchmarks[other] = test_benchmark
+    seed_everything(spec.seed)
+    net = entry.build(task, **spec.hyperparameters)
+    return _Prepared(benchmark, test_benchmarks,
+                     Surrogate(net, task.in_channels, task.out_channels))
+
+
+def _execute(spec: RunSpec, prepared: _Prepared, run_dir: Path, progress: bool,
+             callbacks: Sequence[EpochCallback]) -> RunResult:
+    benchmark, surrogate = prepared.benchmark, prepared.surrogate
+    device = torch.device(spec.device)
+    entry = MODELS.get(spec.model)
+    model_meta = {"model": spec.model, "hyperparameters": spec.hyperparameters,
+                  "task": benchmark.task.to_dict(), "opbench_version": opbench.__version__}
+    trainer = Trainer(surrogate, spec.train, primary_metric=benchmark.task.primary_metric,
+                      checkpoint_dir=run_dir / "checkpoints", model_meta=model_meta,
+                      seed=spec.seed, device=device, progress=progress, callbacks=callbacks)
+    result = trainer.fit(benchmark.splits["train"], benchmark.splits["val"])
+
+    metrics: dict[str, Any] = {}
+    cost: dict[str, Any] = {}
+    files = {"config": CONFIG_FILE, "checkpoint": "checkpoints/best.safetensors",
+             "loss_curve": "loss_curve.png"}
+    if result.status != "diverged":
+        tensors, _ = load_checkpoint(trainer.best_path)
+        load_module_tensors(surrogate, tensors)
+        surrogate.to(device)
+        batch_size = spec.train.eval_batch_size
+        test_scores = score(surrogate, benchmark, "test", batch_size, device)
+        metrics["test"] = test_scores.summary()
+        for name, other in prepared.test_benchmarks.items():
+            metrics[f"test@{name}"] = score(surrogate, other, "test", batch_size, device).summary()
+        cost = _cost(surrogate, benchmark, result, device, batch_size)
+        _write_predictions(run_dir / "predictions.nc", benchmark, test_scores.predictions)
+        _plot_samples(run_dir / "samples.png", benchmark, test_scores.predictions)
+        files.update(samples="samples.png", predictions="predictions.nc")
+    else:
+        metrics["test"] = {name: _null_summary() for name in
+                           (*benchmark.task.metrics, *benchmark.physics_metrics)}
+        cost = _null_cost(surrogate, result, device)
+    plot_loss_curve(result.history, run_dir / "loss_curve.png", benchmark.task.primary_metric)
+
+    record = {
+        "schema_version": SCHEMA_VERSION,
+        "run_id": run_dir.name,
+        "opbench_version": opbench.__version__,
+        "git_revision": git_revision(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": spec.command,
+        "dataset": benchmark.info,
+        "model": {"name": spec.model, "preset": spec.preset,
+                  "hyperparameters": spec.hyperparameters,
+                  "params": count_parameters(surrogate), "citation": entry.citation},
+        "train": {"config": to_dict(spec.train), "seed": spec.seed,
+                  "epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
+                  "best_val": result.best_val, "wall_seconds": result.train_seconds,
+                  "status": result.status, "stopped_early": result.stopped_early,
+                  "budget": spec.budget, "history": result.history},
+        "metrics": metrics,
+        "cost": cost,
+        "environment": environment(device),
+        "primary_metric": benchmark.task.primary_metric,
+        "files": files,
+    }
+    write_record(run_dir, record)
+    return RunResult(run_dir, record)
+
+
+def _cost(surrogate: Surrogate, benchmark: Benchmark, result: TrainResult,
+          device: torch.device, batch_size: int) -> dict[str, Any]:
+    test = benchmark.splits["test"]
+    infer_ms = timing.inference_ms_per_sample(surrogate, test, batch_size, device)
+    solver_ms = (timing.solver_ms_per_sample(benchmark.solve_one, len(test))
+                 if benchmark.solve_one is not None else None)
+    return {
+        "params": count_parameters(surrogate),
+        "train_seconds": result.train_seconds,
+        "epochs": result.epochs_run,
+        "samples_per_second": result.samples_per_second,
+        "infer_ms_per_sample": infer_ms,
+        "solver_ms_per_sample": solver_ms,
+        "speedup": solver_ms / infer_ms if solver_ms is not None else None,
+        "peak_memory_mb": timing.peak_memory_mb(device),
+        "threads": torch.get_num_threads(),
+        "device": device.type,
+    }
+
+
+def _null_cost(surrogate: Surrogate, result: TrainResult, device: torch.device) -> dict[str, Any]:
+    return {"params": count_parameters(surrogate), "train_seconds": result.train_seconds,
+            "epochs": result.epochs_run, "samples_per_second": result.samples_per_second,
+            "infer_ms_per_sample": None, "solver_ms_per_sample": None, "speedup": None,
+            "peak_memory_mb": timing.peak_memory_mb(device),
+            "threads": torch.get_num_threads(), "device": device.type}
+
+
+def _null_summary() -> dict[str, Any]:
+    return {"mean": None, "std": None, "median": None, "min": None, "max": None, "n": 0}
+
+
+def _write_predictions(path: Path, benchmark: Benchmark, predictions: torch.Tensor) -> None:
+    """Test predictions and targets as a labelled netCDF file (xarray, h5netcdf)."""
+    task = benchmark.task
+    spatial = [f"dim_{axis}" for axis in range(predictions.ndim - 2)]
+    dims = ["sample", "field", *spatial]
+    dataset = xr.Dataset(
+        {"prediction": (dims, predictions.numpy()),
+         "target": (dims, benchmark.splits["test"].tensors["y"].numpy())},
+        coords={"field": list(task.output_fields)},
+        attrs={"family": benchmark.family, "config": benchmark.config, "task": task.name,
+               "units": "physical"},
+    )
+    with atomic_path(path) as tmp:
+        dataset.to_netcdf(tmp, engine="h5netcdf")
+
+
+def _plot_samples(path: Path, benchmark: Benchmark, predictions: torch.Tensor) -> None:
+    test = benchmark.splits["test"].tensors
+    n = min(N_PLOTTED_SAMPLES, predictions.shape[0])
+    plot_samples(test["x"][:n], test["y"][:n], predictions[:n], benchmark.task.input_fields,
+                 benchmark.task.output_fields, path, [f"test sample {i}" for i in range(n)])
+
+

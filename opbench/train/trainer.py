@@ -1,0 +1,252 @@
+"""One training loop for every model.
+
+Seeded (torch, numpy, Python), float32, optimiser and per-step schedule from
+:class:`~opbench.config.TrainConfig`, loss on normalised outputs, gradient clipping, the
+best checkpoint chosen on the **validation** split's primary metric (physical units),
+early stopping, a resumable checkpoint after every epoch, NaN/Inf detection that stops the
+run as ``diverged``, and an optional wall-clock budget that stops it as ``budget``.
+Fitted baselines (no trainable parameters) are fitted once instead.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from opbench.config import TrainConfig
+from opbench.data.base import SampleSet
+from opbench.eval.evaluator import predict
+from opbench.eval.metrics import METRICS
+from opbench.models.base import FittedModel
+from opbench.models.surrogate import Surrogate
+from opbench.train import checkpoint
+from opbench.train.losses import LOSSES
+from opbench.train.optim import OPTIMIZERS, SCHEDULES
+
+LAST = "last.safetensors"
+BEST = "best.safetensors"
+
+EpochCallback = Callable[[int, "Trainer"], None]
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's, numpy's and torch's global generators."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class TrainResult:
+    """What training did: status ``ok``, ``diverged`` or ``budget``, epochs, best epoch."""
+
+    status: str
+    epochs_run: int
+    best_epoch: int | None
+    best_val: float | None
+    train_seconds: float
+    samples_per_second: float | None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stopped_early: bool = False
+
+
+class Trainer:
+    """Trains ``surrogate`` on a train split, selecting the checkpoint on a val split.
+
+    Args:
+        surrogate: the model between its normalisers.
+        config: trainer settings.
+        primary_metric: validation metric (lower is better), computed in physical units.
+        checkpoint_dir: where ``last.safetensors`` (resumable state) and
+            ``best.safetensors`` (best weights) are written.
+        model_meta: JSON stored with every checkpoint (model name, hyperparameters, task).
+        seed: run seed; epoch ``e`` shuffles with a generator seeded by (seed, e).
+        device: torch device.
+        progress: show a progress bar.
+        callbacks: called as ``callback(epoch, trainer)`` after each epoch's checkpoint.
+    """
+
+    def __init__(
+        self,
+        surrogate: Surrogate,
+        config: TrainConfig,
+        *,
+        primary_metric: str,
+        checkpoint_dir: Path,
+        model_meta: dict[str, Any],
+        seed: int,
+        device: torch.device,
+        progress: bool = True,
+        callbacks: Sequence[EpochCallback] = (),
+    ) -> None:
+        self.surrogate = surrogate.to(device)
+        self.config = config
+        self.metric = METRICS.get(primary_metric)
+        self.checkpoint_dir = checkpoint_dir
+        self.model_meta = model_meta
+        self.seed = seed
+        self.device = device
+        self.progress = progress
+        self.callbacks = callbacks
+        self.loss_fn = LOSSES.get(config.loss)
+        self.schedule = SCHEDULES.get(config.schedule)
+
+    @property
+    def best_path(self) -> Path:
+        return self.checkpoint_dir / BEST
+
+    def validate(self, val: SampleSet) -> float:
+        """Mean of the primary metric over the validation split, physical units."""
+        prediction = predict(self.surrogate, val, self.config.eval_batch_size, self.device)
+        return float(self.metric(prediction, val.tensors["y"]).mean())
+
+    def _save_best(self, epoch: int, val_value: float) -> None:
+        meta = {**self.model_meta, "epoch": epoch, "val": val_value}
+        checkpoint.save_checkpoint(self.best_path, checkpoint.module_tensors(self.surrogate), meta)
+
+    def fit(self, train: SampleSet, val: SampleSet) -> TrainResult:
+        """Train from scratch, or resume from ``checkpoint_dir/last.safetensors`` if present."""
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
+        if isinstance(self.surrogate.net, FittedModel):
+            return self._fit_closed_form(train, val)
+        return self._train(train, val)
+
+    def _fit_closed_form(self, train: SampleSet, val: SampleSet) -> TrainResult:
+        start = time.perf_counter()
+        x, y = train.tensors["x"], train.tensors["y"]
+        self.surrogate.fit_normalizers(x, y)
+        self.surrogate.net.fit(self.surrogate.input_norm.encode(x),
+                               self.surrogate.output_norm.encode(y))
+        self.surrogate.to(self.device)
+        val_value = self.validate(val)
+        seconds = time.perf_counter() - start
+        self._save_best(0, val_value)
+        history = [{"epoch": 0, "train_loss": None, "val": val_value, "lr": None,
+                    "seconds": seconds}]
+        status = "ok" if math.isfinite(val_value) else "diverged"
+        return TrainResult(status, 0, 0, val_value, seconds, None, history)
+
+    def _train(self, train: SampleSet, val: SampleSet) -> TrainResult:
+        config = self.config
+        parameters = [p for p in self.surrogate.parameters() if p.requires_grad]
+        optimizer = OPTIMIZERS.get(config.optimizer)(parameters, config)
+        steps_per_epoch = math.ceil(len(train) / config.batch_size)
+        total_steps = max(1, config.epochs * steps_per_epoch)
+
+        state = self._resume(optimizer) if (self.checkpoint_dir / LAST).is_file() else None
+        if state is None:
+            seed_everything(self.seed)
+            self.surrogate.fit_normalizers(train.tensors["x"], train.tensors["y"])
+            self.surrogate.to(self.device)
+            state = {"epoch": -1, "step": 0, "best_val": math.inf, "best_epoch": None,
+                     "history": [], "train_seconds": 0.0, "stale_epochs": 0, "status": "ok"}
+
+        status = state["status"]
+        history: list[dict[str, Any]] = state["history"]
+        autocast = (
+            torch.autocast("cuda", dtype=torch.bfloat16)
+            if config.amp and self.device.type == "cuda" else nullcontext()
+        )
+        budget_seconds = config.max_minutes * 60 if config.max_minutes else math.inf
+        first_epoch = state["epoch"] + 1
+        samples_seen = 0
+        seconds_this_session = 0.0
+
+        with self._progress_bar(config.epochs, first_epoch) as bar:
+            for epoch in range(first_epoch, config.epochs):
+                if status != "ok" or state["stale_epochs"] >= (config.patience or math.inf):
+                    break
+                epoch_start = time.perf_counter()
+                self.surrogate.train()
+                generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+                losses = []
+                for batch in train.batches(config.batch_size, shuffle=True, generator=generator):
+                    lr = config.lr * self.schedule(state["step"] / total_steps, config)
+                    for group in optimizer.param_groups:
+                        group["lr"] = lr
+                    batch = {name: t.to(self.device) for name, t in batch.items()}
+                    with autocast:
+                        prediction = self.surrogate.forward_normalized(batch)
+                    target = self.surrogate.output_norm.encode(batch["y"])
+                    loss = self.loss_fn(prediction.float(), target)
+                    if not torch.isfinite(loss):
+                        status = "diverged"
+                        break
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if config.grad_clip is not None:
+                        torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip)
+                    optimizer.step()
+                    state["step"] += 1
+                    losses.append(loss.item())
+                    samples_seen += batch["y"].shape[0]
+                    elapsed = state["train_seconds"] + time.perf_counter() - epoch_start
+                    if elapsed > budget_seconds:
+                        status = "budget"
+                        break
+                val_value = self.validate(val) if status != "diverged" else math.nan
+                if status != "diverged" and not math.isfinite(val_value):
+                    status = "diverged"
+                epoch_seconds = time.perf_counter() - epoch_start
+                seconds_this_session += epoch_seconds
+                state["train_seconds"] += epoch_seconds
+                history.append({
+                    "epoch": epoch,
+                    "train_loss": float(np.mean(losses)) if losses else None,
+                    "val": val_value if math.isfinite(val_value) else None,
+                    "lr": lr if losses else None,
+                    "seconds": epoch_seconds,
+                })
+                if status == "diverged":
+                    break
+                if val_value < state["best_val"]:
+                    state.update(best_val=val_value, best_epoch=epoch, stale_epochs=0)
+                    self._save_best(epoch, val_value)
+                else:
+                    state["stale_epochs"] += 1
+                state.update(epoch=epoch, history=history, status=status)
+                self._save_last(optimizer, state)
+                bar.update(bar.task_ids[0], advance=1,
+                           description=f"epoch {epoch + 1}/{config.epochs} "
+                                       f"loss {history[-1]['train_loss']:.4g} val {val_value:.4g}")
+                for callback in self.callbacks:
+                    callback(epoch, self)
+
+        best_val = state["best_val"] if math.isfinite(state["best_val"]) else None
+        throughput = samples_seen / seconds_this_session if seconds_this_session else None
+        stopped_early = (status == "ok" and len(history) < config.epochs)
+        return TrainResult(status, len(history), state["best_epoch"], best_val,
+                           state["train_seconds"], throughput, history, stopped_early)
+
+    def _save_last(self, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+        optimizer_tensors, optimizer_meta = checkpoint.optimizer_state(optimizer)
+        rng_tensors, rng_meta = checkpoint.rng_state()
+        tensors = {**checkpoint.module_tensors(self.surrogate, "model."), **optimizer_tensors,
+                   **rng_tensors}
+        meta = {**self.model_meta, "train_state": state, "optimizer": optimizer_meta,
+                "rng": rng_meta}
+        checkpoint.save_checkpoint(self.checkpoint_dir / LAST, tensors, meta)
+
+    def _resume(self, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+        tensors, meta = checkpoint.load_checkpoint(self.checkpoint_dir / LAST)
+        checkpoint.load_module_tensors(self.surrogate, tensors, "model.")
+        self.surrogate.to(self.device)
+        checkpoint.load_optimizer_state(optimizer, tensors, meta["optimizer"])
+        checkpoint.set_rng_state(tensors, meta["rng"])
+        return meta["train_state"]
+
+    def _progress_bar(self, epochs: int, done: int) -> Progress:
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn(), disable=not self.progress, transient=False)
+        bar.add_task("training", total=epochs, completed=done)
+        return bar

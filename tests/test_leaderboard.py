@@ -1,0 +1,234 @@
+"""Leaderboard aggregation, ranking and the Markdown / CSV renderers."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import math
+from pathlib import Path
+
+import pytest
+from test_record import make_record
+
+from opbench.errors import ConfigError, DataError
+from opbench.io import stable_hash
+from opbench.results.leaderboard import (
+    budget_label,
+    flatten_record,
+    leaderboard_frame,
+    leaderboard_rows,
+)
+from opbench.results.record import validate_record
+from opbench.results.render import render_csv, render_markdown, write_leaderboard
+
+DATE = datetime.date(2025, 1, 31)
+
+
+def _records() -> list[dict]:
+    """fno: 3 seeds; unet: 3 seeds; deeponet: 1 seed; lsm: diverged only."""
+    records = [
+        make_record("fno", seed, value, extra_metrics={"mse": mse})
+        for seed, value, mse in [(0, 0.10, 1.0), (1, 0.12, 2.0), (2, 0.14, 3.0)]
+    ]
+    records += [make_record("unet", seed, v) for seed, v in [(0, 0.20), (1, 0.25), (2, 0.33)]]
+    records.append(make_record("deeponet", 0, 0.5))
+    records.append(make_record("lsm", 0, None, status="diverged"))
+    for record in records:
+        validate_record(record)
+    return records
+
+
+def _row(rows, model):
+    (match,) = [row for row in rows if row.model == model]
+    return match
+
+
+def test_three_seeds_mean_and_sample_std() -> None:
+    rows = leaderboard_rows(_records())
+    fno = _row(rows, "fno")
+    assert fno.n == 3
+    assert fno.n_diverged == 0
+    assert fno.seeds == (0, 1, 2)
+    assert fno.primary_metric == "rel_l2"
+    assert fno.primary.mean == pytest.approx(0.12)
+    assert fno.primary.std == pytest.approx(0.02)  # sqrt((0.02² + 0 + 0.02²) / 2)
+    assert fno.metrics["mse"].mean == pytest.approx(2.0)
+    assert fno.metrics["mse"].std == pytest.approx(1.0)
+    unet = _row(rows, "unet")
+    assert unet.primary.mean == pytest.approx(0.26)
+    assert unet.primary.std == pytest.approx(math.sqrt((0.06**2 + 0.01**2 + 0.07**2) / 2))
+    assert fno.params == 12345
+    assert fno.train_seconds == pytest.approx(30.0)
+    assert fno.infer_ms_per_sample == pytest.approx(0.5)
+    assert fno.speedup == pytest.approx(10.0)
+    assert fno.source == "generated"
+    assert fno.device == "cpu, threads=2"
+
+
+def test_single_seed_has_no_std() -> None:
+    deeponet = _row(leaderboard_rows(_records()), "deeponet")
+    assert deeponet.n == 1
+    assert deeponet.primary.mean == pytest.approx(0.5)
+    assert deeponet.primary.std is None
+
+
+def test_diverged_run_is_counted_not_averaged() -> None:
+    records = [
+        make_record("fno", 0, 0.1),
+        make_record("fno", 1, 0.3),
+        make_record("fno", 2, None, status="diverged"),
+        make_record("fno", 3, 0.2, status="budget"),
+    ]
+    (row,) = leaderboard_rows(records)
+    assert row.n == 3
+    assert row.n_diverged == 1
+    assert row.seeds == (0, 1, 2, 3)
+    assert row.primary.mean == pytest.approx(0.2)
+    assert row.primary.std == pytest.approx(0.1)
+
+
+def test_budgets_fingerprints_and_hyperparameters_split_rows() -> None:
+    records = [
+        make_record("fno", 0, 0.1),
+        make_record("fno", 1, 0.1, epochs=50),
+        make_record("fno", 2, 0.1, epochs=25, max_minutes=10),
+        make_record("fno", 3, 0.1, fingerprint="other"),
+        make_record("fno", 4, 0.1, hyperparameters={"width": 64}),
+        make_record("fno", 5, 0.1, preset="paper"),
+        make_record("fno", 6, 0.1, config="helmholtz"),
+    ]
+    rows = leaderboard_rows(records)
+    assert len(rows) == 7
+    assert all(row.n == 1 for row in rows)
+    assert {row.budget for row in rows} == {
+        "epochs=25",
+        "epochs=50",
+        "epochs=25, max_minutes=10",
+    }
+
+
+def test_budget_label() -> None:
+    assert budget_label({"epochs": 25, "max_minutes": None}) == "epochs=25"
+    assert budget_label({"epochs": 25, "max_minutes": 10.0}) == "epochs=25, max_minutes=10"
+    assert budget_label({"epochs": 5, "max_minutes": 2.5}) == "epochs=5, max_minutes=2.5"
+
+
+def test_ranking_by_primary_metric_diverged_last() -> None:
+    records = _records()[::-1]  # input order must not matter
+    records.append(make_record("fno", 0, 0.9, config="helmholtz"))
+    rows = leaderboard_rows(records)
+    poisson = [(row.rank, row.model) for row in rows if row.config == "poisson"]
+    assert poisson == [(1, "fno"), (2, "unet"), (3, "deeponet"), (4, "lsm")]
+    helmholtz = [(row.rank, row.model) for row in rows if row.config == "helmholtz"]
+    assert helmholtz == [(1, "fno")]
+    assert [row.config for row in rows] == ["helmholtz"] + ["poisson"] * 4
+
+
+def test_repeated_seed_in_one_row_raises() -> None:
+    records = [make_record("fno", 0, 0.1), make_record("fno", 0, 0.2, run_id="rerun")]
+    with pytest.raises(DataError, match="are all seed 0 of fno"):
+        leaderboard_rows(records)
+
+
+def test_disagreeing_primary_metric_raises() -> None:
+    other = make_record("unet", 0, 0.1, extra_metrics={"mse": 1.0})
+    other["primary_metric"] = "mse"
+    with pytest.raises(DataError, match="disagree on the primary metric"):
+        leaderboard_rows([make_record("fno", 0, 0.1), other])
+
+
+def test_frame_has_metric_columns() -> None:
+    frame = leaderboard_frame(leaderboard_rows(_records()))
+    assert list(frame["model"]) == ["fno", "unet", "deeponet", "lsm"]
+    assert {"primary.mean", "primary.std", "rel_l2.mean", "mse.std", "n_diverged"} <= set(
+        frame.columns
+    )
+    assert frame.loc[0, "rel_l2.mean"] == pytest.approx(0.12)
+    assert math.isnan(frame.loc[1, "mse.mean"])  # unet reports no mse
+
+
+def test_markdown_rows_and_header() -> None:
+    text = render_markdown(leaderboard_rows(_records()), "condiff", date=DATE)
+    lines = text.splitlines()
+    assert lines[0] == "# condiff leaderboard"
+    assert "Generated from 8 records on 2025-01-31." in lines
+    assert "## poisson / steady" in lines
+    hparams = stable_hash({"width": 32, "modes": [12, 12]}, length=8)
+    assert (
+        f"| 1 | fno | small | {hparams} | 0.1200 ± 0.0200 | 2.000 | 12,345 | 30 s | 0.500 | 10.0× "
+        f"| 3 | 0 "
+        f"| epochs=25 | ffffffff | generated | cpu, threads=2 |"
+    ) in lines
+    assert any(
+        line.startswith("| 3 | deeponet | small |") and "| 0.5000 ± — |" in line for line in lines
+    )
+    lsm = next(line for line in lines if "| lsm |" in line)
+    assert lsm.startswith("| 4 | lsm |")
+    assert "| — | — | 12,345 | — | — | — | 0 | 1 |" in lsm
+    header = next(line for line in lines if line.startswith("| rank |"))
+    assert "| rel_l2 (mean ± std) | mse | params |" in header
+
+
+def test_markdown_escapes_pipes_and_is_deterministic() -> None:
+    records = [make_record("fno", 0, 0.1, preset="wide|deep")]
+    text = render_markdown(leaderboard_rows(records), "condiff", date=DATE)
+    assert "| wide\\|deep |" in text
+    shuffled = render_markdown(leaderboard_rows(_records()[::-1]), "condiff", date=DATE)
+    assert shuffled == render_markdown(leaderboard_rows(_records()), "condiff", date=DATE)
+
+
+def test_markdown_unknown_family() -> None:
+    with pytest.raises(ConfigError, match="unknown dataset family 'condif'"):
+        render_markdown(leaderboard_rows(_records()), "condif", date=DATE)
+
+
+def test_flatten_record_dotted_keys() -> None:
+    flat = flatten_record(make_record("fno", 3, 0.1))
+    assert flat["metrics.test.rel_l2.mean"] == 0.1
+    assert flat["dataset.config"] == "poisson"
+    assert flat["train.status"] == "ok"
+    assert flat["train.budget.max_minutes"] is None
+    assert flat["model.hyperparameters.modes"] == "[12,12]"
+    assert flat["dataset.files.train.sha256"] == "0" * 64
+    assert not any(key.startswith("train.history") for key in flat)
+    assert all(not isinstance(v, dict | list) for v in flat.values())
+
+
+def test_csv_one_row_per_record() -> None:
+    records = _records()
+    text = render_csv(records[::-1])
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert len(rows) == len(records)
+    header = text.splitlines()[0].split(",")
+    assert header[:4] == ["run_id", "dataset.family", "dataset.config", "dataset.task"]
+    assert {"metrics.test.rel_l2.mean", "dataset.config", "train.status"} <= set(header)
+    assert [(r["model.name"], r["train.seed"]) for r in rows][:4] == [
+        ("deeponet", "0"),
+        ("fno", "0"),
+        ("fno", "1"),
+        ("fno", "2"),
+    ]
+    lsm = next(r for r in rows if r["model.name"] == "lsm")
+    assert lsm["metrics.test.rel_l2.mean"] == ""
+    assert lsm["train.status"] == "diverged"
+    assert next(r for r in rows if r["model.name"] == "unet")["metrics.test.mse.mean"] == ""
+    assert text == render_csv(records)
+
+
+def test_write_leaderboard(tmp_path: Path) -> None:
+    records = [*_records(), make_record("fno", 0, 0.3, family="cfdbench", config="cavity")]
+    paths = write_leaderboard(records, tmp_path / "out", date=DATE)
+    assert [p.name for p in paths] == ["cfdbench.md", "condiff.md", "results.csv"]
+    assert "Generated from 1 records on 2025-01-31." in paths[0].read_text()
+    assert "| 1 | fno |" in paths[1].read_text()
+    assert len(paths[2].read_text().splitlines()) == len(records) + 1
+    before = [p.read_text() for p in paths]
+    write_leaderboard(records[::-1], tmp_path / "out", date=DATE)
+    assert [p.read_text() for p in paths] == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
+
+
+def test_write_leaderboard_needs_records(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="no run records"):
+        write_leaderboard([], tmp_path)

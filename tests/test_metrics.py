@@ -1,0 +1,59 @@
+"""Metrics against closed-form cases."""
+
+import math
+
+import pytest
+import torch
+
+from opbench.eval.evaluator import summarize
+from opbench.eval.metrics import METRICS
+
+
+def constant_pair(offset: float = 0.5, value: float = 2.0):
+    """Target ≡ value, prediction ≡ value + offset on a (2, 1, 4, 4) grid."""
+    target = torch.full((2, 1, 4, 4), value, dtype=torch.float64)
+    return target + offset, target
+
+
+def test_rel_l2_of_a_constant_offset():
+    prediction, target = constant_pair(0.5, 2.0)
+    # ‖0.5‖ / ‖2‖ over the same number of points = 0.25
+    assert torch.allclose(METRICS.get("rel_l2")(prediction, target), torch.tensor(0.25).double())
+
+
+def test_rel_l2_is_per_sample():
+    target = torch.tensor([[3.0, 4.0], [1.0, 0.0]]).reshape(2, 1, 2)
+    prediction = torch.tensor([[3.0, 4.0], [0.0, 0.0]]).reshape(2, 1, 2)
+    assert METRICS.get("rel_l2")(prediction, target).tolist() == [0.0, 1.0]
+
+
+def test_rel_l1_mse_rmse_mae_nmse_max_err_closed_form():
+    target = torch.tensor([1.0, -1.0, 2.0, 0.0]).reshape(1, 1, 4)
+    prediction = torch.tensor([2.0, -1.0, 0.0, 0.0]).reshape(1, 1, 4)
+    # errors: 1, 0, -2, 0
+    assert METRICS.get("rel_l1")(prediction, target).item() == pytest.approx(3 / 4)
+    assert METRICS.get("mse")(prediction, target).item() == pytest.approx(5 / 4)
+    assert METRICS.get("rmse")(prediction, target).item() == pytest.approx(math.sqrt(5 / 4))
+    assert METRICS.get("mae")(prediction, target).item() == pytest.approx(3 / 4)
+    assert METRICS.get("nmse")(prediction, target).item() == pytest.approx((5 / 4) / (6 / 4))
+    assert METRICS.get("max_err")(prediction, target).item() == pytest.approx(2.0)
+
+
+def test_sine_prediction_with_known_rel_l2():
+    # Y = sin(2πx) on a periodic grid, P = 0.9·Y: rel_l2 = 0.1 exactly.
+    x = torch.arange(64, dtype=torch.float64) / 64
+    target = torch.sin(2 * math.pi * x).reshape(1, 1, 64)
+    assert METRICS.get("rel_l2")(0.9 * target, target).item() == pytest.approx(0.1)
+
+
+def test_shape_mismatch_is_an_error():
+    with pytest.raises(ValueError, match="shape"):
+        METRICS.get("mse")(torch.zeros(2, 1, 4), torch.zeros(2, 1, 5))
+
+
+def test_summary_uses_sample_std():
+    summary = summarize(torch.tensor([1.0, 2.0, 3.0, 10.0]))
+    assert summary["mean"] == pytest.approx(4.0)
+    assert summary["std"] == pytest.approx(math.sqrt(((9 + 4 + 1 + 36) / 3)))
+    assert summary["median"] == pytest.approx(2.5)
+    assert (summary["min"], summary["max"], summary["n"]) == (1.0, 10.0, 4)

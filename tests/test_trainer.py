@@ -1,0 +1,113 @@
+"""The trainer: learning, resume, divergence, budget, fitted baselines, checkpoints."""
+
+import math
+
+import pytest
+import torch
+
+from opbench.config import TrainConfig
+from opbench.models import MODELS, Surrogate
+from opbench.train.checkpoint import load_checkpoint
+from opbench.train.trainer import Trainer, seed_everything
+
+SMALL_UNET = {"width": 4, "depth": 1}
+
+
+def make_trainer(
+    benchmark, tmp_path, config, name="unet", hyperparameters=None, seed=0, callbacks=()
+):
+    seed_everything(seed)
+    net = MODELS.get(name).build(
+        benchmark.task, **(SMALL_UNET if hyperparameters is None else hyperparameters)
+    )
+    surrogate = Surrogate(net, benchmark.task.in_channels, benchmark.task.out_channels)
+    return Trainer(
+        surrogate,
+        config,
+        primary_metric="rel_l2",
+        checkpoint_dir=tmp_path,
+        model_meta={"model": name},
+        seed=seed,
+        device=torch.device("cpu"),
+        progress=False,
+        callbacks=callbacks,
+    )
+
+
+def fit(benchmark, trainer):
+    return trainer.fit(benchmark.splits["train"], benchmark.splits["val"])
+
+
+def test_training_reduces_the_validation_error(blur_benchmark, tmp_path):
+    config = TrainConfig(epochs=8, batch_size=8, lr=1e-2)
+    result = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path, config))
+    assert result.status == "ok"
+    assert result.epochs_run == 8
+    vals = [h["val"] for h in result.history]
+    assert result.best_val == min(vals)
+    assert result.best_epoch == vals.index(min(vals))
+    assert min(vals) < 0.6 * vals[0]
+    _, meta = load_checkpoint(tmp_path / "best.safetensors")
+    assert meta["epoch"] == result.best_epoch
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_resumed_run_matches_an_uninterrupted_one(blur_benchmark, tmp_path):
+    config = TrainConfig(epochs=5, batch_size=8, lr=3e-3)
+    full = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path / "full", config))
+
+    def interrupt_after_two(epoch, trainer):
+        if epoch == 1:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        fit(
+            blur_benchmark,
+            make_trainer(blur_benchmark, tmp_path / "cut", config, callbacks=[interrupt_after_two]),
+        )
+    resumed = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path / "cut", config))
+    assert resumed.epochs_run == full.epochs_run == 5
+    assert resumed.best_val == full.best_val
+    assert resumed.best_epoch == full.best_epoch
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in full.history]
+
+
+def test_nan_in_training_stops_the_run_as_diverged(blur_benchmark, tmp_path):
+    blur_benchmark.splits["train"].tensors["y"][5, 0, 3, 3] = math.inf
+    config = TrainConfig(epochs=3, batch_size=8, grad_clip=None)
+    result = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path, config))
+    assert result.status == "diverged"
+    assert result.epochs_run == 1
+    assert result.history[-1]["val"] is None
+
+
+def test_wall_clock_budget_stops_cleanly(blur_benchmark, tmp_path):
+    config = TrainConfig(epochs=50, batch_size=8, max_minutes=1e-9)
+    result = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path, config))
+    assert result.status == "budget"
+    assert result.epochs_run == 1
+    assert result.best_val is not None
+    assert (tmp_path / "best.safetensors").is_file()
+
+
+def test_early_stopping(blur_benchmark, tmp_path):
+    config = TrainConfig(epochs=30, batch_size=8, lr=1e-12, patience=2, schedule="constant")
+    result = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path, config))
+    assert result.status == "ok"
+    assert result.stopped_early
+    assert result.epochs_run < 30
+
+
+def test_fitted_baseline_needs_no_optimiser(blur_benchmark, tmp_path):
+    trainer = make_trainer(
+        blur_benchmark, tmp_path, TrainConfig(epochs=0), name="mean", hyperparameters={}
+    )
+    result = fit(blur_benchmark, trainer)
+    assert result.status == "ok"
+    assert result.epochs_run == 0
+    y = blur_benchmark.splits["train"].tensors["y"]
+    prediction = trainer.surrogate({"x": torch.zeros(1, 1, 8, 8)})
+    assert torch.allclose(prediction[0], y.mean(0), atol=1e-5)
