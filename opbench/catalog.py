@@ -6,14 +6,20 @@ from rich.table import Table
 
 from opbench.tasks import TaskSpec
 
-REFERENCE_TASK = TaskSpec(name="steady", layout="grid", input_fields=("k", "f"),
-                          output_fields=("u",), spatial_shape=(64, 64),
-                          boundary="zero-dirichlet")
+REFERENCE_TASK = TaskSpec(
+    name="steady",
+    layout="grid",
+    input_fields=("k", "f"),
+    output_fields=("u",),
+    spatial_shape=(64, 64),
+    boundary="zero-dirichlet",
+)
 """The task parameter counts are quoted on: ConDiff diffusion at grid 64 (2 → 1 channels)."""
 
 
-def model_parameter_count(name: str, preset: str = "small",
-                          task: TaskSpec = REFERENCE_TASK) -> int | None:
+def model_parameter_count(
+    name: str, preset: str = "small", task: TaskSpec = REFERENCE_TASK
+) -> int | None:
     """Trainable parameters of ``name`` at ``preset`` on ``task`` (None if incompatible)."""
     from opbench.models import MODELS, Surrogate, count_parameters
 
@@ -27,15 +33,22 @@ def model_parameter_count(name: str, preset: str = "small",
 def models_table() -> Table:
     from opbench.models import MODELS
 
-    table = Table(title="models (params: small preset on a 64² ConDiff diffusion task; "
-                        "complex parameters count twice)")
+    table = Table(
+        title="models (params: small preset on a 64² ConDiff diffusion task; "
+        "complex parameters count twice)"
+    )
     for column in ("model", "layouts", "presets", "params", "description", "citation"):
         table.add_column(column, overflow="fold")
     for name, entry in MODELS.items():
         params = model_parameter_count(name)
-        table.add_row(name, ", ".join(entry.layouts), ", ".join(entry.presets),
-                      f"{params:,}" if params is not None else "—", entry.description,
-                      entry.citation)
+        table.add_row(
+            name,
+            ", ".join(entry.layouts),
+            ", ".join(entry.presets),
+            f"{params:,}" if params is not None else "—",
+            entry.description,
+            entry.citation,
+        )
     return table
 
 
@@ -46,17 +59,25 @@ def datasets_table() -> Table:
     for column in ("dataset", "title", "default config", "configs", "tasks", "citation"):
         table.add_column(column, overflow="fold")
     for name, family in DATASETS.items():
-        table.add_row(name, family.title, family.default_config, ", ".join(family.configs()),
-                      ", ".join(family.tasks()), family.citation)
+        table.add_row(
+            name,
+            family.title,
+            family.default_config,
+            ", ".join(family.configs()),
+            ", ".join(family.tasks()),
+            family.citation,
+        )
     return table
 
 
 def metrics_table() -> Table:
     from opbench.eval.metrics import METRICS
 
-    table = Table(title="metrics (per sample; summarised as mean, std, median over the test "
-                        "set). Families add physics metrics, e.g. ConDiff's residual "
-                        "‖A(k)P − f‖/‖f‖.")
+    table = Table(
+        title="metrics (per sample; summarised as mean, std, median over the test "
+        "set). Families add physics metrics, e.g. ConDiff's residual "
+        "‖A(k)P − f‖/‖f‖."
+    )
     for column in ("metric", "definition", "source"):
         table.add_column(column, overflow="fold")
     for name, metric in METRICS.items():

@@ -11,18 +11,21 @@ import functools
 import shlex
 import sys
 from collections.abc import Callable
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
-from opbench.errors import OpbenchError
+from opbench.errors import OpbenchError, RunInterrupted
 
-app = typer.Typer(help="opbench: benchmark neural operators and PDE surrogates.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="opbench: benchmark neural operators and PDE surrogates.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 data_app = typer.Typer(help="Generate and validate datasets.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 console = Console()
@@ -32,20 +35,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def user_errors(fn: F) -> F:
-    """Turn OpbenchError into a clear message and exit status 2."""
+    """Turn OpbenchError into a clear message and exit status 2 (130 for an interrupted run)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except RunInterrupted as error:
+            errors.print(f"[bold yellow]{escape(str(error))}[/]", highlight=False, soft_wrap=True)
+            raise typer.Exit(130) from None
         except OpbenchError as error:
-            errors.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+            errors.print(
+                f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
+            )
             raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
 
 
-class Listing(str, Enum):
+class Listing(StrEnum):
     datasets = "datasets"
     models = "models"
     metrics = "metrics"
@@ -57,8 +65,11 @@ def list_command(what: Annotated[Listing, typer.Argument()] = Listing.models) ->
     """List the registered datasets, models or metrics."""
     from opbench import catalog
 
-    table = {Listing.datasets: catalog.datasets_table, Listing.models: catalog.models_table,
-             Listing.metrics: catalog.metrics_table}[what]()
+    table = {
+        Listing.datasets: catalog.datasets_table,
+        Listing.models: catalog.models_table,
+        Listing.metrics: catalog.metrics_table,
+    }[what]()
     console.print(table)
 
 
@@ -71,7 +82,8 @@ def generate(
     n_test: Annotated[int, typer.Option(min=0, help="test samples")] = 200,
     seed: Annotated[int, typer.Option(help="generator seed")] = 0,
     out: Annotated[Path, typer.Option(help="ROOT: the directory that will hold <config>/")] = Path(
-        "data"),
+        "data"
+    ),
     workers: Annotated[int | None, typer.Option(min=1, help="processes (default: cores)")] = None,
 ) -> None:
     """Generate a dataset with opbench's solver, in the real on-disk format."""
@@ -79,14 +91,19 @@ def generate(
 
     dataset = DATASETS.get(family)
     dataset.check_config(config)
-    report = dataset.generate(config, out, n_train=n_train, n_test=n_test, seed=seed,
-                              workers=workers)
+    report = dataset.generate(
+        config, out, n_train=n_train, n_test=n_test, seed=seed, workers=workers
+    )
     console.print(f"wrote {report.path}")
-    console.print(f"  {report.n_train} train + {report.n_test} test samples in "
-                  f"{report.seconds:.1f} s ({report.samples_per_second:.1f} samples/s)")
+    console.print(
+        f"  {report.n_train} train + {report.n_test} test samples in "
+        f"{report.seconds:.1f} s ({report.samples_per_second:.1f} samples/s)"
+    )
     if report.acceptance_rate is not None:
-        console.print(f"  acceptance rate {report.acceptance_rate:.3g} "
-                      f"({report.accepted} of {report.proposals} proposals)")
+        console.print(
+            f"  acceptance rate {report.acceptance_rate:.3g} "
+            f"({report.accepted} of {report.proposals} proposals)"
+        )
 
 
 @data_app.command("validate")
@@ -114,22 +131,36 @@ def validate(
 def run(
     model: Annotated[str, typer.Argument(help="model name (opbench list models)")],
     dataset: Annotated[str, typer.Argument(help="dataset family (opbench list datasets)")],
-    config: Annotated[str | None, typer.Option(help="dataset config (default: the family's)")] = None,
+    config: Annotated[
+        str | None, typer.Option(help="dataset config (default: the family's)")
+    ] = None,
     task: Annotated[str | None, typer.Option(help="task (default: the family's)")] = None,
-    data_dir: Annotated[Path | None, typer.Option(
-        help="ROOT holding <config>/ with real or generated files; default: generate into "
-             "the cache ($OPBENCH_HOME)")] = None,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="ROOT holding <config>/ with real or generated files; default: generate into "
+            "the cache ($OPBENCH_HOME)"
+        ),
+    ] = None,
     preset: Annotated[str, typer.Option(help="small or paper")] = "small",
     epochs: Annotated[int | None, typer.Option(min=0, help="epoch budget")] = None,
     seed: Annotated[int, typer.Option(help="run seed")] = 0,
     device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
     out: Annotated[Path, typer.Option(help="RUNS: where run directories go")] = Path("runs"),
-    resume: Annotated[Path | None, typer.Option(
-        help="continue the interrupted run in RUN_DIR (its stored config is used)")] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="override any hyperparameter: model.KEY=V, train.KEY=V, data.KEY=V")] = None,
-    test_config: Annotated[list[str] | None, typer.Option(
-        help="also score on this config of the same family (repeatable)")] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="continue the interrupted run in RUN_DIR (its stored config is used)"),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set", help="override any hyperparameter: model.KEY=V, train.KEY=V, data.KEY=V"
+        ),
+    ] = None,
+    test_config: Annotated[
+        list[str] | None,
+        typer.Option(help="also score on this config of the same family (repeatable)"),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Train MODEL on DATASET, score it on the test split once, and write a run record."""
@@ -140,8 +171,16 @@ def run(
         result = runner.resume(resume, progress=not quiet)
     else:
         spec = runner.resolve(
-            model, dataset, config=config, task=task, data_dir=data_dir, preset=preset,
-            epochs=epochs, seed=seed, device=device, overrides=set_ or [],
+            model,
+            dataset,
+            config=config,
+            task=task,
+            data_dir=data_dir,
+            preset=preset,
+            epochs=epochs,
+            seed=seed,
+            device=device,
+            overrides=set_ or [],
             test_configs=test_config or [],
             command=shlex.join(["opbench", *sys.argv[1:]]),
         )
@@ -155,11 +194,12 @@ def run(
 def leaderboard(
     runs: Annotated[Path, typer.Option(help="RUNS: directory of run directories")] = Path("runs"),
     out: Annotated[Path, typer.Option(help="where to write <family>.md and results.csv")] = Path(
-        "leaderboards"),
+        "leaderboards"
+    ),
 ) -> None:
     """Aggregate run records into leaderboard tables."""
-    from opbench.results.render import write_leaderboard
     from opbench.results.record import read_records
+    from opbench.results.render import write_leaderboard
 
     records = read_records(runs)
     if not records:

@@ -67,13 +67,18 @@ class TrainConfig:
         from opbench.train.losses import LOSSES
         from opbench.train.optim import OPTIMIZERS, SCHEDULES
 
-        positive = {"epochs": self.epochs >= 0, "batch_size": self.batch_size >= 1,
-                    "eval_batch_size": self.eval_batch_size >= 1, "lr": self.lr > 0,
-                    "weight_decay": self.weight_decay >= 0, "gamma": self.gamma > 0,
-                    "min_lr_ratio": 0 <= self.min_lr_ratio <= 1,
-                    "grad_clip": self.grad_clip is None or self.grad_clip > 0,
-                    "patience": self.patience is None or self.patience >= 1,
-                    "max_minutes": self.max_minutes is None or self.max_minutes > 0}
+        positive = {
+            "epochs": self.epochs >= 0,
+            "batch_size": self.batch_size >= 1,
+            "eval_batch_size": self.eval_batch_size >= 1,
+            "lr": self.lr > 0,
+            "weight_decay": self.weight_decay >= 0,
+            "gamma": self.gamma > 0,
+            "min_lr_ratio": 0 <= self.min_lr_ratio <= 1,
+            "grad_clip": self.grad_clip is None or self.grad_clip > 0,
+            "patience": self.patience is None or self.patience >= 1,
+            "max_minutes": self.max_minutes is None or self.max_minutes > 0,
+        }
         for name, ok in positive.items():
             if not ok:
                 raise ConfigError(f"train.{name}={getattr(self, name)!r} is out of range")

@@ -25,11 +25,22 @@ def git_revision() -> str | None:
     """The git commit of the opbench source tree (with ``-dirty`` if modified), if any."""
     source = Path(opbench.__file__).resolve().parent.parent
     try:
-        revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=source, capture_output=True,
-                                  text=True, timeout=10, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=source, capture_output=True, text=True, timeout=10,
-                               check=True).stdout.strip()
+        revision = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=source,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=source,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
     return revision + ("-dirty" if dirty else "")

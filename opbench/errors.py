@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from pathlib import Path
 
 
 class OpbenchError(Exception):
@@ -21,6 +22,17 @@ class ConfigError(OpbenchError, ValueError):
 
 class DataError(OpbenchError):
     """A missing, corrupt or inconsistent data file."""
+
+
+class RunInterrupted(OpbenchError):
+    """A run stopped by the user; its last per-epoch checkpoint is kept for resuming."""
+
+    def __init__(self, model: str, dataset: str, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        super().__init__(
+            f"interrupted; the last completed epoch is saved in {run_dir}. Resume with: "
+            f"opbench run {model} {dataset} --resume {run_dir}"
+        )
 
 
 def unknown_name(kind: str, name: str, known: Iterable[str]) -> ConfigError:

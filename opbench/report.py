@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 
@@ -14,16 +15,21 @@ def _number(value: float | None) -> str:
 def results_table(record: dict[str, Any]) -> Table:
     """Test metrics (mean ± std, median) per scored config, then training and cost facts."""
     dataset, model, train, cost = (record[key] for key in ("dataset", "model", "train", "cost"))
-    table = Table(title=f"{model['name']} ({model['preset']}) on {dataset['family']} "
-                        f"{dataset['config']} [{dataset['source']} data], seed {train['seed']}: "
-                        f"status {train['status']}")
+    title = (
+        f"{model['name']} ({model['preset']}) on {dataset['family']} {dataset['config']} "
+        f"[{dataset['source']} data], seed {train['seed']}: status {train['status']}"
+    )
+    table = Table(title=escape(title))
     for column in ("split", "metric", "mean ± std", "median"):
         table.add_column(column)
     for split, metrics in record["metrics"].items():
         for name, summary in metrics.items():
-            table.add_row(split, name,
-                          f"{_number(summary['mean'])} ± {_number(summary['std'])}",
-                          _number(summary["median"]))
+            table.add_row(
+                split,
+                name,
+                f"{_number(summary['mean'])} ± {_number(summary['std'])}",
+                _number(summary["median"]),
+            )
     best = train["best_epoch"]
     table.caption = (
         f"epochs {train['epochs_run']} (best {best + 1 if best is not None else '—'} on "

@@ -26,7 +26,7 @@ import opbench
 from opbench.config import TrainConfig, build_dataclass, parse_overrides, to_dict
 from opbench.data import DATASETS, Benchmark
 from opbench.environment import environment, git_revision
-from opbench.errors import ConfigError, OpbenchError
+from opbench.errors import ConfigError, OpbenchError, RunInterrupted
 from opbench.eval import timing
 from opbench.eval.evaluator import score
 from opbench.io import atomic_path, write_json_atomic
@@ -59,14 +59,22 @@ class RunSpec:
     command: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {**dataclasses.asdict(self), "train": to_dict(self.train),
-                "data": to_dict(self.data)}
+        return {
+            **dataclasses.asdict(self),
+            "train": to_dict(self.train),
+            "data": to_dict(self.data),
+        }
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> RunSpec:
         family = DATASETS.get(values["dataset"])
-        return cls(**{**values, "train": build_dataclass(TrainConfig, values["train"], "train"),
-                      "data": build_dataclass(family.options_type, values["data"], "data")})
+        return cls(
+            **{
+                **values,
+                "train": build_dataclass(TrainConfig, values["train"], "train"),
+                "data": build_dataclass(family.options_type, values["data"], "data"),
+            }
+        )
 
     @property
     def budget(self) -> dict[str, Any]:
@@ -123,17 +131,32 @@ def resolve(
     if not entry.fitted and train.epochs < 1:
         raise ConfigError(f"model {model!r} is trained: it needs at least one epoch")
     data = build_dataclass(family.options_type, sections["data"], "data")
-    return RunSpec(model, dataset, config, task, preset, seed, device,
-                   str(data_dir) if data_dir is not None else None, hyperparameters, train,
-                   data, list(test_configs), command)
+    return RunSpec(
+        model,
+        dataset,
+        config,
+        task,
+        preset,
+        seed,
+        device,
+        str(data_dir) if data_dir is not None else None,
+        hyperparameters,
+        train,
+        data,
+        list(test_configs),
+        command,
+    )
 
 
-def run(spec: RunSpec, out: Path, *, progress: bool = True,
-        callbacks: Sequence[EpochCallback] = ()) -> RunResult:
+def run(
+    spec: RunSpec, out: Path, *, progress: bool = True, callbacks: Sequence[EpochCallback] = ()
+) -> RunResult:
     """Execute a resolved run in a new directory under ``out``."""
     prepared = _prepare(spec)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    run_id = f"{stamp}-{spec.model}-{spec.dataset}-{spec.config}-s{spec.seed}-{uuid.uuid4().hex[:6]}"
+    run_id = (
+        f"{stamp}-{spec.model}-{spec.dataset}-{spec.config}-s{spec.seed}-{uuid.uuid4().hex[:6]}"
+    )
     run_dir = Path(out) / run_id
     run_dir.mkdir(parents=True)
     write_json_atomic(run_dir / CONFIG_FILE, spec.to_dict())
@@ -143,10 +166,13 @@ def run(spec: RunSpec, out: Path, *, progress: bool = True,
         if not (run_dir / "checkpoints").exists():
             shutil.rmtree(run_dir, ignore_errors=True)
         raise
+    except KeyboardInterrupt:
+        raise RunInterrupted(spec.model, spec.dataset, run_dir) from None
 
 
-def resume(run_dir: Path, *, progress: bool = True,
-           callbacks: Sequence[EpochCallback] = ()) -> RunResult:
+def resume(
+    run_dir: Path, *, progress: bool = True, callbacks: Sequence[EpochCallback] = ()
+) -> RunResult:
     """Continue an interrupted run from its last per-epoch checkpoint."""
     run_dir = Path(run_dir)
     config_path = run_dir / CONFIG_FILE
@@ -155,7 +181,10 @@ def resume(run_dir: Path, *, progress: bool = True,
     if (run_dir / "record.json").is_file():
         raise ConfigError(f"--resume {run_dir}: the run is complete (record.json exists)")
     spec = RunSpec.from_dict(json.loads(config_path.read_text()))
-    return _execute(spec, _prepare(spec), run_dir, progress, callbacks)
+    try:
+        return _execute(spec, _prepare(spec), run_dir, progress, callbacks)
+    except KeyboardInterrupt:
+        raise RunInterrupted(spec.model, spec.dataset, run_dir) from None
 
 
 @dataclass
@@ -175,11 +204,14 @@ def _prepare(spec: RunSpec) -> _Prepared:
     entry.check_layout(task)
     test_benchmarks = {}
     for other in spec.test_configs:
-        test_benchmark = family.load_benchmark(other, spec.task, spec.data, data_dir,
-                                               test_only=True)
+        test_benchmark = family.load_benchmark(
+            other, spec.task, spec.data, data_dir, test_only=True
+        )
         other_task = test_benchmark.task
         if (other_task.input_fields, other_task.output_fields, other_task.spatial_shape) != (
-            task.input_fields, task.output_fields, task.spatial_shape
+            task.input_fields,
+            task.output_fields,
+            task.spatial_shape,
         ):
             raise ConfigError(
                 f"--test-config {other}: its fields {other_task.input_fields}→"
@@ -190,26 +222,47 @@ def _prepare(spec: RunSpec) -> _Prepared:
         test_benchmarks[other] = test_benchmark
     seed_everything(spec.seed)
     net = entry.build(task, **spec.hyperparameters)
-    return _Prepared(benchmark, test_benchmarks,
-                     Surrogate(net, task.in_channels, task.out_channels))
+    return _Prepared(
+        benchmark, test_benchmarks, Surrogate(net, task.in_channels, task.out_channels)
+    )
 
 
-def _execute(spec: RunSpec, prepared: _Prepared, run_dir: Path, progress: bool,
-             callbacks: Sequence[EpochCallback]) -> RunResult:
+def _execute(
+    spec: RunSpec,
+    prepared: _Prepared,
+    run_dir: Path,
+    progress: bool,
+    callbacks: Sequence[EpochCallback],
+) -> RunResult:
     benchmark, surrogate = prepared.benchmark, prepared.surrogate
     device = torch.device(spec.device)
     entry = MODELS.get(spec.model)
-    model_meta = {"model": spec.model, "hyperparameters": spec.hyperparameters,
-                  "task": benchmark.task.to_dict(), "opbench_version": opbench.__version__}
-    trainer = Trainer(surrogate, spec.train, primary_metric=benchmark.task.primary_metric,
-                      checkpoint_dir=run_dir / "checkpoints", model_meta=model_meta,
-                      seed=spec.seed, device=device, progress=progress, callbacks=callbacks)
+    model_meta = {
+        "model": spec.model,
+        "hyperparameters": spec.hyperparameters,
+        "task": benchmark.task.to_dict(),
+        "opbench_version": opbench.__version__,
+    }
+    trainer = Trainer(
+        surrogate,
+        spec.train,
+        primary_metric=benchmark.task.primary_metric,
+        checkpoint_dir=run_dir / "checkpoints",
+        model_meta=model_meta,
+        seed=spec.seed,
+        device=device,
+        progress=progress,
+        callbacks=callbacks,
+    )
     result = trainer.fit(benchmark.splits["train"], benchmark.splits["val"])
 
     metrics: dict[str, Any] = {}
     cost: dict[str, Any] = {}
-    files = {"config": CONFIG_FILE, "checkpoint": "checkpoints/best.safetensors",
-             "loss_curve": "loss_curve.png"}
+    files = {
+        "config": CONFIG_FILE,
+        "checkpoint": "checkpoints/best.safetensors",
+        "loss_curve": "loss_curve.png",
+    }
     if result.status != "diverged":
         tensors, _ = load_checkpoint(trainer.best_path)
         load_module_tensors(surrogate, tensors)
@@ -224,8 +277,9 @@ def _execute(spec: RunSpec, prepared: _Prepared, run_dir: Path, progress: bool,
         _plot_samples(run_dir / "samples.png", benchmark, test_scores.predictions)
         files.update(samples="samples.png", predictions="predictions.nc")
     else:
-        metrics["test"] = {name: _null_summary() for name in
-                           (*benchmark.task.metrics, *benchmark.physics_metrics)}
+        metrics["test"] = {
+            name: _null_summary() for name in (*benchmark.task.metrics, *benchmark.physics_metrics)
+        }
         cost = _null_cost(surrogate, result, device)
     plot_loss_curve(result.history, run_dir / "loss_curve.png", benchmark.task.primary_metric)
 
@@ -237,14 +291,25 @@ def _execute(spec: RunSpec, prepared: _Prepared, run_dir: Path, progress: bool,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "command": spec.command,
         "dataset": benchmark.info,
-        "model": {"name": spec.model, "preset": spec.preset,
-                  "hyperparameters": spec.hyperparameters,
-                  "params": count_parameters(surrogate), "citation": entry.citation},
-        "train": {"config": to_dict(spec.train), "seed": spec.seed,
-                  "epochs_run": result.epochs_run, "best_epoch": result.best_epoch,
-                  "best_val": result.best_val, "wall_seconds": result.train_seconds,
-                  "status": result.status, "stopped_early": result.stopped_early,
-                  "budget": spec.budget, "history": result.history},
+        "model": {
+            "name": spec.model,
+            "preset": spec.preset,
+            "hyperparameters": spec.hyperparameters,
+            "params": count_parameters(surrogate),
+            "citation": entry.citation,
+        },
+        "train": {
+            "config": to_dict(spec.train),
+            "seed": spec.seed,
+            "epochs_run": result.epochs_run,
+            "best_epoch": result.best_epoch,
+            "best_val": result.best_val,
+            "wall_seconds": result.train_seconds,
+            "status": result.status,
+            "stopped_early": result.stopped_early,
+            "budget": spec.budget,
+            "history": result.history,
+        },
         "metrics": metrics,
         "cost": cost,
         "environment": environment(device),
@@ -255,12 +320,20 @@ def _execute(spec: RunSpec, prepared: _Prepared, run_dir: Path, progress: bool,
     return RunResult(run_dir, record)
 
 
-def _cost(surrogate: Surrogate, benchmark: Benchmark, result: TrainResult,
-          device: torch.device, batch_size: int) -> dict[str, Any]:
+def _cost(
+    surrogate: Surrogate,
+    benchmark: Benchmark,
+    result: TrainResult,
+    device: torch.device,
+    batch_size: int,
+) -> dict[str, Any]:
     test = benchmark.splits["test"]
     infer_ms = timing.inference_ms_per_sample(surrogate, test, batch_size, device)
-    solver_ms = (timing.solver_ms_per_sample(benchmark.solve_one, len(test))
-                 if benchmark.solve_one is not None else None)
+    solver_ms = (
+        timing.solver_ms_per_sample(benchmark.solve_one, len(test))
+        if benchmark.solve_one is not None
+        else None
+    )
     return {
         "params": count_parameters(surrogate),
         "train_seconds": result.train_seconds,
@@ -276,11 +349,18 @@ def _cost(surrogate: Surrogate, benchmark: Benchmark, result: TrainResult,
 
 
 def _null_cost(surrogate: Surrogate, result: TrainResult, device: torch.device) -> dict[str, Any]:
-    return {"params": count_parameters(surrogate), "train_seconds": result.train_seconds,
-            "epochs": result.epochs_run, "samples_per_second": result.samples_per_second,
-            "infer_ms_per_sample": None, "solver_ms_per_sample": None, "speedup": None,
-            "peak_memory_mb": timing.peak_memory_mb(device),
-            "threads": torch.get_num_threads(), "device": device.type}
+    return {
+        "params": count_parameters(surrogate),
+        "train_seconds": result.train_seconds,
+        "epochs": result.epochs_run,
+        "samples_per_second": result.samples_per_second,
+        "infer_ms_per_sample": None,
+        "solver_ms_per_sample": None,
+        "speedup": None,
+        "peak_memory_mb": timing.peak_memory_mb(device),
+        "threads": torch.get_num_threads(),
+        "device": device.type,
+    }
 
 
 def _null_summary() -> dict[str, Any]:
@@ -293,11 +373,17 @@ def _write_predictions(path: Path, benchmark: Benchmark, predictions: torch.Tens
     spatial = [f"dim_{axis}" for axis in range(predictions.ndim - 2)]
     dims = ["sample", "field", *spatial]
     dataset = xr.Dataset(
-        {"prediction": (dims, predictions.numpy()),
-         "target": (dims, benchmark.splits["test"].tensors["y"].numpy())},
+        {
+            "prediction": (dims, predictions.numpy()),
+            "target": (dims, benchmark.splits["test"].tensors["y"].numpy()),
+        },
         coords={"field": list(task.output_fields)},
-        attrs={"family": benchmark.family, "config": benchmark.config, "task": task.name,
-               "units": "physical"},
+        attrs={
+            "family": benchmark.family,
+            "config": benchmark.config,
+            "task": task.name,
+            "units": "physical",
+        },
     )
     with atomic_path(path) as tmp:
         dataset.to_netcdf(tmp, engine="h5netcdf")
@@ -306,7 +392,12 @@ def _write_predictions(path: Path, benchmark: Benchmark, predictions: torch.Tens
 def _plot_samples(path: Path, benchmark: Benchmark, predictions: torch.Tensor) -> None:
     test = benchmark.splits["test"].tensors
     n = min(N_PLOTTED_SAMPLES, predictions.shape[0])
-    plot_samples(test["x"][:n], test["y"][:n], predictions[:n], benchmark.task.input_fields,
-                 benchmark.task.output_fields, path, [f"test sample {i}" for i in range(n)])
-
-
+    plot_samples(
+        test["x"][:n],
+        test["y"][:n],
+        predictions[:n],
+        benchmark.task.input_fields,
+        benchmark.task.output_fields,
+        path,
+        [f"test sample {i}" for i in range(n)],
+    )

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from opbench import runner
 from opbench.cli import app
+from opbench.errors import RunInterrupted
 from opbench.results.record import read_record, validate_record
 
-runner = CliRunner()
+cli = CliRunner()
 CONFIG = "cubic0.1_grid16"
 OTHER_CONFIG = "cubic0.4_grid16"
 TINY_FNO = [
@@ -25,7 +27,7 @@ TINY_FNO = [
 
 
 def invoke(*args: str):
-    return runner.invoke(app, [str(a) for a in args])
+    return cli.invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture(scope="module")
@@ -129,32 +131,38 @@ def test_generate_run_leaderboard(data_root, tmp_path):
     assert len((out / "results.csv").read_text().strip().splitlines()) == 3
 
 
-def test_resume_finishes_an_interrupted_run(data_root, tmp_path):
-    runs = tmp_path / "runs"
-    result = invoke(
-        "run",
-        "fno",
-        "condiff",
-        "--config",
-        CONFIG,
-        "--data-dir",
-        data_root,
-        "--epochs",
-        2,
-        "--out",
-        runs,
-        "--quiet",
-        *TINY_FNO,
+def test_interrupted_run_resumes_to_the_same_result(data_root, tmp_path):
+    options = {"config": CONFIG, "data_dir": data_root, "epochs": 3, "overrides": TINY_FNO[1::2]}
+    full = runner.run(
+        runner.resolve("fno", "condiff", **options), tmp_path / "full", progress=False
     )
-    assert result.exit_code == 0, result.output
-    (run_dir,) = runs.iterdir()
-    record = json.loads((run_dir / "record.json").read_text())
-    (run_dir / "record.json").unlink()  # as if interrupted after the last epoch
+
+    def interrupt(epoch, trainer):
+        if epoch == 0:
+            raise KeyboardInterrupt
+
+    with pytest.raises(RunInterrupted) as interrupted:
+        runner.run(
+            runner.resolve("fno", "condiff", **options),
+            tmp_path / "cut",
+            progress=False,
+            callbacks=[interrupt],
+        )
+    run_dir = interrupted.value.run_dir
+    assert "--resume" in str(interrupted.value)
+    assert not (run_dir / "record.json").exists()
+    assert (run_dir / "checkpoints" / "last.safetensors").is_file()
+
     result = invoke("run", "fno", "condiff", "--resume", run_dir, "--quiet")
     assert result.exit_code == 0, result.output
     resumed = json.loads((run_dir / "record.json").read_text())
-    assert resumed["train"]["best_val"] == record["train"]["best_val"]
-    assert resumed["metrics"]["test"]["rel_l2"] == record["metrics"]["test"]["rel_l2"]
+    assert resumed["train"]["epochs_run"] == 3
+    assert resumed["train"]["best_val"] == full.record["train"]["best_val"]
+    assert resumed["metrics"]["test"]["rel_l2"] == full.record["metrics"]["test"]["rel_l2"]
+
+    result = invoke("run", "fno", "condiff", "--resume", run_dir, "--quiet")
+    assert result.exit_code == 2
+    assert "complete" in result.output
 
 
 def corrupt_copy(data_root: Path, tmp_path: Path, change) -> Path:

@@ -54,6 +54,6 @@ def test_shape_mismatch_is_an_error():
 def test_summary_uses_sample_std():
     summary = summarize(torch.tensor([1.0, 2.0, 3.0, 10.0]))
     assert summary["mean"] == pytest.approx(4.0)
-    assert summary["std"] == pytest.approx(math.sqrt(((9 + 4 + 1 + 36) / 3)))
+    assert summary["std"] == pytest.approx(math.sqrt((9 + 4 + 1 + 36) / 3))
     assert summary["median"] == pytest.approx(2.5)
     assert (summary["min"], summary["max"], summary["n"]) == (1.0, 10.0, 4)

@@ -37,5 +37,12 @@ def load_benchmark(
     )
 
 
-__all__ = ["DATASETS", "Benchmark", "DatasetFamily", "SampleSet", "ValidationReport",
-           "condiff", "load_benchmark"]
+__all__ = [
+    "DATASETS",
+    "Benchmark",
+    "DatasetFamily",
+    "SampleSet",
+    "ValidationReport",
+    "condiff",
+    "load_benchmark",
+]

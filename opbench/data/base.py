@@ -132,7 +132,11 @@ class DatasetFamily(Protocol):
         """Raise a ConfigError (suggesting close names) if ``config`` is not valid."""
 
     def load_benchmark(
-        self, config: str, task: str, options: Any, data_dir: Path | None,
+        self,
+        config: str,
+        task: str,
+        options: Any,
+        data_dir: Path | None,
         test_only: bool = False,
     ) -> Benchmark:
         """Resolve ``config``/``task`` into a Benchmark, reading ``data_dir/<config>/`` when

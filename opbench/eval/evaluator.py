@@ -19,7 +19,9 @@ from opbench.models.surrogate import Surrogate
 
 
 @torch.no_grad()
-def predict(surrogate: Surrogate, samples: SampleSet, batch_size: int, device: torch.device) -> Tensor:
+def predict(
+    surrogate: Surrogate, samples: SampleSet, batch_size: int, device: torch.device
+) -> Tensor:
     """Predictions for every sample of ``samples``, physical units, on the CPU."""
     surrogate.eval()
     outputs = []

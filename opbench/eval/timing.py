@@ -25,8 +25,9 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def median_seconds(fn: Callable[[], None], repeats: int, warmup: int = 1,
-                   device: torch.device | None = None) -> float:
+def median_seconds(
+    fn: Callable[[], None], repeats: int, warmup: int = 1, device: torch.device | None = None
+) -> float:
     """Median wall time of ``fn()`` over ``repeats`` calls after ``warmup`` calls."""
     for _ in range(warmup):
         fn()
@@ -43,8 +44,13 @@ def median_seconds(fn: Callable[[], None], repeats: int, warmup: int = 1,
 
 
 @torch.no_grad()
-def inference_ms_per_sample(surrogate: Surrogate, samples: SampleSet, batch_size: int,
-                            device: torch.device, repeats: int = 5) -> float:
+def inference_ms_per_sample(
+    surrogate: Surrogate,
+    samples: SampleSet,
+    batch_size: int,
+    device: torch.device,
+    repeats: int = 5,
+) -> float:
     """Batched inference time per sample (ms): one batch of up to ``batch_size`` test samples,
     model in eval mode, after warm-up, median of ``repeats``."""
     surrogate.eval()
@@ -54,8 +60,9 @@ def inference_ms_per_sample(surrogate: Surrogate, samples: SampleSet, batch_size
     return 1e3 * median_seconds(lambda: surrogate(batch), repeats, warmup=2, device=device) / n
 
 
-def solver_ms_per_sample(solve_one: Callable[[int], None], n_samples: int,
-                         repeats: int = 5) -> float:
+def solver_ms_per_sample(
+    solve_one: Callable[[int], None], n_samples: int, repeats: int = 5
+) -> float:
     """Median time (ms) of the numerical solver on test samples 0, 1, … (assembly + solve)."""
     indices = iter(range(10**9))
     return 1e3 * median_seconds(lambda: solve_one(next(indices) % n_samples), repeats)

@@ -4,5 +4,4 @@ from opbench.models import baselines, fno, unet  # noqa: F401  (register the mod
 from opbench.models.base import MODELS, FittedModel, ModelEntry, count_parameters, register_model
 from opbench.models.surrogate import Surrogate
 
-__all__ = ["MODELS", "FittedModel", "ModelEntry", "Surrogate", "count_parameters",
-           "register_model"]
+__all__ = ["MODELS", "FittedModel", "ModelEntry", "Surrogate", "count_parameters", "register_model"]

@@ -65,8 +65,9 @@ class ModelEntry:
     def check_hyperparameters(self, hyperparameters: dict[str, Any]) -> None:
         for key in hyperparameters:
             if key not in self.hyperparameters:
-                raise unknown_name(f"hyperparameter of model {self.name!r}", key,
-                                   self.hyperparameters)
+                raise unknown_name(
+                    f"hyperparameter of model {self.name!r}", key, self.hyperparameters
+                )
 
 
 MODELS: Registry[ModelEntry] = Registry("model", entry_point_group="opbench.models")
@@ -90,8 +91,9 @@ def register_model(
         parameters = list(inspect.signature(build).parameters)[1:]  # after `task`
         MODELS.add(
             name,
-            ModelEntry(name, build, layouts, presets, citation, description, fitted,
-                       tuple(parameters)),
+            ModelEntry(
+                name, build, layouts, presets, citation, description, fitted, tuple(parameters)
+            ),
         )
         return build
 

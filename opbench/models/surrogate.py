@@ -80,8 +80,12 @@ def load_surrogate(path: Path) -> Surrogate:
     from opbench.models.base import MODELS
 
     tensors, meta = checkpoint.load_checkpoint(path)
-    task = TaskSpec(**{key: tuple(value) if isinstance(value, list) else value
-                       for key, value in meta["task"].items()})
+    task = TaskSpec(
+        **{
+            key: tuple(value) if isinstance(value, list) else value
+            for key, value in meta["task"].items()
+        }
+    )
     net = MODELS.get(meta["model"]).build(task, **meta["hyperparameters"])
     surrogate = Surrogate(net, task.in_channels, task.out_channels)
     prefix = "model." if any(name.startswith("model.") for name in tensors) else ""

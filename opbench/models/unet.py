@@ -67,15 +67,24 @@ class UNet(nn.Module):
             skips.append(x)
             x = F.max_pool2d(x, 2)
         x = self.bottleneck(x)
-        for upsample, decoder, skip in zip(self.upsamplers, self.decoders, reversed(skips),
-                                           strict=True):
+        for upsample, decoder, skip in zip(
+            self.upsamplers, self.decoders, reversed(skips), strict=True
+        ):
             x = decoder(torch.cat([upsample(x), skip], dim=1))
         return self.head(x)[..., :height, :width]
 
 
-_SMALL_TRAIN = {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-4, "schedule": "step",
-                "milestones": [0.25, 0.5, 0.75], "gamma": 0.5, "batch_size": 16,
-                "loss": "rel_l2", "epochs": 25}
+_SMALL_TRAIN = {
+    "optimizer": "adamw",
+    "lr": 1e-3,
+    "weight_decay": 1e-4,
+    "schedule": "step",
+    "milestones": [0.25, 0.5, 0.75],
+    "gamma": 0.5,
+    "batch_size": 16,
+    "loss": "rel_l2",
+    "epochs": 25,
+}
 
 
 @register_model(
@@ -87,9 +96,17 @@ _SMALL_TRAIN = {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-4, "schedul
         # epochs, batch 16, loss = batch mean of the absolute L2 norm of the error.
         "paper": {
             "model": {"width": 32, "depth": 3},
-            "train": {"optimizer": "adamw", "lr": 1e-3, "weight_decay": 1e-2,
-                      "schedule": "step", "milestones": [k / 8 for k in range(1, 8)],
-                      "gamma": 0.5, "batch_size": 16, "loss": "abs_l2", "epochs": 400},
+            "train": {
+                "optimizer": "adamw",
+                "lr": 1e-3,
+                "weight_decay": 1e-2,
+                "schedule": "step",
+                "milestones": [k / 8 for k in range(1, 8)],
+                "gamma": 0.5,
+                "batch_size": 16,
+                "loss": "abs_l2",
+                "epochs": 400,
+            },
         },
     },
     citation=CITATION,

@@ -41,8 +41,9 @@ def load_checkpoint(path: Path) -> tuple[dict[str, Tensor], dict[str, Any]]:
             meta = json.loads((f.metadata() or {})[META_KEY])
             tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
     except (OSError, KeyError, ValueError, safetensors.SafetensorError) as error:
-        raise DataError(f"checkpoint {path} is unreadable or not an opbench checkpoint: "
-                        f"{error}") from error
+        raise DataError(
+            f"checkpoint {path} is unreadable or not an opbench checkpoint: {error}"
+        ) from error
     return tensors, meta
 
 
@@ -53,18 +54,20 @@ def module_tensors(module: nn.Module, prefix: str = "") -> dict[str, Tensor]:
 
 
 def load_module_tensors(module: nn.Module, tensors: dict[str, Tensor], prefix: str = "") -> None:
-    state = {name[len(prefix):]: t for name, t in tensors.items() if name.startswith(prefix)}
+    state = {name[len(prefix) :]: t for name, t in tensors.items() if name.startswith(prefix)}
     module.load_state_dict(state, strict=False)
     expected = set(module_tensors(module))
     missing, unexpected = expected - set(state), set(state) - expected
     if missing or unexpected:
-        raise DataError(f"checkpoint does not match the model: missing {sorted(missing)[:5]}, "
-                        f"unexpected {sorted(unexpected)[:5]}")
+        raise DataError(
+            f"checkpoint does not match the model: missing {sorted(missing)[:5]}, "
+            f"unexpected {sorted(unexpected)[:5]}"
+        )
 
 
-def optimizer_state(optimizer: torch.optim.Optimizer, prefix: str = "optimizer.") -> tuple[
-    dict[str, Tensor], dict[str, Any]
-]:
+def optimizer_state(
+    optimizer: torch.optim.Optimizer, prefix: str = "optimizer."
+) -> tuple[dict[str, Tensor], dict[str, Any]]:
     """Split an optimiser's state dict into tensors and a JSON-serialisable remainder."""
     state = optimizer.state_dict()
     tensors: dict[str, Tensor] = {}
@@ -79,13 +82,15 @@ def optimizer_state(optimizer: torch.optim.Optimizer, prefix: str = "optimizer."
 
 
 def load_optimizer_state(
-    optimizer: torch.optim.Optimizer, tensors: dict[str, Tensor], meta: dict[str, Any],
+    optimizer: torch.optim.Optimizer,
+    tensors: dict[str, Tensor],
+    meta: dict[str, Any],
     prefix: str = "optimizer.",
 ) -> None:
     state: dict[int, dict[str, Any]] = {}
     for name, value in tensors.items():
         if name.startswith(prefix):
-            index, slot = name[len(prefix):].split(".", 1)
+            index, slot = name[len(prefix) :].split(".", 1)
             state.setdefault(int(index), {})[slot] = value
     for index, slots in meta["scalars"].items():
         state.setdefault(int(index), {}).update(slots)

@@ -125,14 +125,16 @@ class Trainer:
         start = time.perf_counter()
         x, y = train.tensors["x"], train.tensors["y"]
         self.surrogate.fit_normalizers(x, y)
-        self.surrogate.net.fit(self.surrogate.input_norm.encode(x),
-                               self.surrogate.output_norm.encode(y))
+        self.surrogate.net.fit(
+            self.surrogate.input_norm.encode(x), self.surrogate.output_norm.encode(y)
+        )
         self.surrogate.to(self.device)
         val_value = self.validate(val)
         seconds = time.perf_counter() - start
         self._save_best(0, val_value)
-        history = [{"epoch": 0, "train_loss": None, "val": val_value, "lr": None,
-                    "seconds": seconds}]
+        history = [
+            {"epoch": 0, "train_loss": None, "val": val_value, "lr": None, "seconds": seconds}
+        ]
         status = "ok" if math.isfinite(val_value) else "diverged"
         return TrainResult(status, 0, 0, val_value, seconds, None, history)
 
@@ -148,14 +150,23 @@ class Trainer:
             seed_everything(self.seed)
             self.surrogate.fit_normalizers(train.tensors["x"], train.tensors["y"])
             self.surrogate.to(self.device)
-            state = {"epoch": -1, "step": 0, "best_val": math.inf, "best_epoch": None,
-                     "history": [], "train_seconds": 0.0, "stale_epochs": 0, "status": "ok"}
+            state = {
+                "epoch": -1,
+                "step": 0,
+                "best_val": math.inf,
+                "best_epoch": None,
+                "history": [],
+                "train_seconds": 0.0,
+                "stale_epochs": 0,
+                "status": "ok",
+            }
 
         status = state["status"]
         history: list[dict[str, Any]] = state["history"]
         autocast = (
             torch.autocast("cuda", dtype=torch.bfloat16)
-            if config.amp and self.device.type == "cuda" else nullcontext()
+            if config.amp and self.device.type == "cuda"
+            else nullcontext()
         )
         budget_seconds = config.max_minutes * 60 if config.max_minutes else math.inf
         first_epoch = state["epoch"] + 1
@@ -200,13 +211,15 @@ class Trainer:
                 epoch_seconds = time.perf_counter() - epoch_start
                 seconds_this_session += epoch_seconds
                 state["train_seconds"] += epoch_seconds
-                history.append({
-                    "epoch": epoch,
-                    "train_loss": float(np.mean(losses)) if losses else None,
-                    "val": val_value if math.isfinite(val_value) else None,
-                    "lr": lr if losses else None,
-                    "seconds": epoch_seconds,
-                })
+                history.append(
+                    {
+                        "epoch": epoch,
+                        "train_loss": float(np.mean(losses)) if losses else None,
+                        "val": val_value if math.isfinite(val_value) else None,
+                        "lr": lr if losses else None,
+                        "seconds": epoch_seconds,
+                    }
+                )
                 if status == "diverged":
                     break
                 if val_value < state["best_val"]:
@@ -216,25 +229,43 @@ class Trainer:
                     state["stale_epochs"] += 1
                 state.update(epoch=epoch, history=history, status=status)
                 self._save_last(optimizer, state)
-                bar.update(bar.task_ids[0], advance=1,
-                           description=f"epoch {epoch + 1}/{config.epochs} "
-                                       f"loss {history[-1]['train_loss']:.4g} val {val_value:.4g}")
+                bar.update(
+                    bar.task_ids[0],
+                    advance=1,
+                    description=f"epoch {epoch + 1}/{config.epochs} "
+                    f"loss {history[-1]['train_loss']:.4g} val {val_value:.4g}",
+                )
                 for callback in self.callbacks:
                     callback(epoch, self)
 
         best_val = state["best_val"] if math.isfinite(state["best_val"]) else None
         throughput = samples_seen / seconds_this_session if seconds_this_session else None
-        stopped_early = (status == "ok" and len(history) < config.epochs)
-        return TrainResult(status, len(history), state["best_epoch"], best_val,
-                           state["train_seconds"], throughput, history, stopped_early)
+        stopped_early = status == "ok" and len(history) < config.epochs
+        return TrainResult(
+            status,
+            len(history),
+            state["best_epoch"],
+            best_val,
+            state["train_seconds"],
+            throughput,
+            history,
+            stopped_early,
+        )
 
     def _save_last(self, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
         optimizer_tensors, optimizer_meta = checkpoint.optimizer_state(optimizer)
         rng_tensors, rng_meta = checkpoint.rng_state()
-        tensors = {**checkpoint.module_tensors(self.surrogate, "model."), **optimizer_tensors,
-                   **rng_tensors}
-        meta = {**self.model_meta, "train_state": state, "optimizer": optimizer_meta,
-                "rng": rng_meta}
+        tensors = {
+            **checkpoint.module_tensors(self.surrogate, "model."),
+            **optimizer_tensors,
+            **rng_tensors,
+        }
+        meta = {
+            **self.model_meta,
+            "train_state": state,
+            "optimizer": optimizer_meta,
+            "rng": rng_meta,
+        }
         checkpoint.save_checkpoint(self.checkpoint_dir / LAST, tensors, meta)
 
     def _resume(self, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
@@ -246,7 +277,13 @@ class Trainer:
         return meta["train_state"]
 
     def _progress_bar(self, epochs: int, done: int) -> Progress:
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                       TimeElapsedColumn(), disable=not self.progress, transient=False)
+        bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            disable=not self.progress,
+            transient=False,
+        )
         bar.add_task("training", total=epochs, completed=done)
         return bar

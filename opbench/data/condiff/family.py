@@ -281,7 +281,15 @@ class ConDiffFamily:
                 "generator_version": None if sidecar is None else sidecar.get("generator_version"),
                 "generator": sidecar,
                 "files": files,
-                "fingerprint": stable_hash([files["train"]["sha256"], files["test"]["sha256"]]),
+                "fingerprint": stable_hash(
+                    [
+                        files["train"]["sha256"],
+                        files["test"]["sha256"],
+                        len(train),
+                        len(test),
+                        stable_hash(val_index.tolist()),
+                    ]
+                ),
                 "split": {
                     "train": int(train_index.size),
                     "val": int(val_index.size),
