@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
+from rich.text import Text
 
 from opbench.tasks import TaskSpec
 
@@ -52,22 +54,21 @@ def models_table() -> Table:
     return table
 
 
-def datasets_table() -> Table:
+def datasets_text() -> Group:
+    """One block per family: title, default config, all configs, tasks, citation."""
     from opbench.data import DATASETS
 
-    table = Table(title="dataset families")
-    for column in ("dataset", "title", "default config", "configs", "tasks", "citation"):
-        table.add_column(column, overflow="fold")
+    blocks = []
     for name, family in DATASETS.items():
-        table.add_row(
-            name,
-            family.title,
-            family.default_config,
-            ", ".join(family.configs()),
-            ", ".join(family.tasks()),
-            family.citation,
+        blocks.append(Text(f"{name}: {family.title}", style="bold"))
+        blocks.append(
+            Text(f"  default config: {family.default_config}; tasks: {', '.join(family.tasks())}")
         )
-    return table
+        blocks.append(Text(f"  configs ({len(family.configs())}): {', '.join(family.configs())}"))
+        blocks.append(
+            Text("  cite:\n" + "\n".join(f"    {line}" for line in family.citation.splitlines()))
+        )
+    return Group(*blocks)
 
 
 def metrics_table() -> Table:

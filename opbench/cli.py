@@ -66,7 +66,7 @@ def list_command(what: Annotated[Listing, typer.Argument()] = Listing.models) ->
     from opbench import catalog
 
     table = {
-        Listing.datasets: catalog.datasets_table,
+        Listing.datasets: catalog.datasets_text,
         Listing.models: catalog.models_table,
         Listing.metrics: catalog.metrics_table,
     }[what]()

@@ -31,9 +31,13 @@ def results_table(record: dict[str, Any]) -> Table:
                 _number(summary["median"]),
             )
     best = train["best_epoch"]
+    if train["epochs_run"] == 0:
+        training = "fitted in closed form"
+    else:
+        best_text = best + 1 if best is not None else "—"
+        training = f"epochs {train['epochs_run']} (best {best_text} on validation)"
     table.caption = (
-        f"epochs {train['epochs_run']} (best {best + 1 if best is not None else '—'} on "
-        f"validation), train {cost['train_seconds']:.1f} s, params {cost['params']:,}, "
+        f"{training}, train {cost['train_seconds']:.1f} s, params {cost['params']:,}, "
         f"inference {_number(cost['infer_ms_per_sample'])} ms/sample, solver "
         f"{_number(cost['solver_ms_per_sample'])} ms/sample, speedup {_number(cost['speedup'])}"
     )
