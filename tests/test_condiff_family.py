@@ -179,7 +179,8 @@ def test_real_files_subsets_and_errors(home: Path, tmp_path: Path) -> None:
     real = load(ConDiffOptions(n_train=6, n_test=2), data_dir=real_root)
     assert real.info["source"] == "real"
     assert real.info["generator"] is None and real.info["generator_version"] is None
-    assert real.info["fingerprint"] == generated.info["fingerprint"]
+    # same files, fewer samples used: a different dataset for the leaderboard
+    assert real.info["fingerprint"] != generated.info["fingerprint"]
     assert real.info["files"]["train"]["n_samples"] == 10
     assert (len(real.splits["train"]) + len(real.splits["val"]), len(real.splits["test"])) == (6, 2)
     assert torch.equal(  # the first n samples of the file
@@ -187,6 +188,7 @@ def test_real_files_subsets_and_errors(home: Path, tmp_path: Path) -> None:
     )
     everything = load(ConDiffOptions(), data_dir=real_root)
     assert len(everything.splits["test"]) == 4
+    assert everything.info["fingerprint"] == generated.info["fingerprint"]
     with pytest.raises(ConfigError, match="holds only 10 samples"):
         load(ConDiffOptions(n_train=11), data_dir=real_root)
     with pytest.raises(ConfigError, match="task"):
