@@ -21,35 +21,38 @@ def package_version(name: str) -> str | None:
         return None
 
 
-def git_revision() -> str | None:
-    """The git commit of the opbench source tree (with ``-dirty`` if modified), if any."""
+def _git(*args: str) -> str:
     source = Path(opbench.__file__).resolve().parent.parent
+    return subprocess.run(
+        ["git", *args], cwd=source, capture_output=True, text=True, timeout=10, check=True
+    ).stdout.strip()
+
+
+def git_revision() -> str | None:
+    """The git commit of the opbench source tree (with ``-dirty`` if tracked files are
+    modified), or ``None`` outside a git checkout (e.g. a non-editable install)."""
     try:
-        revision = subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=source,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=source,
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=True,
-        ).stdout.strip()
+        revision = _git("rev-parse", "HEAD")
+        dirty = _git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.SubprocessError):
         return None
     return revision + ("-dirty" if dirty else "")
 
 
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return platform.processor() or platform.machine()
+    return cpu_name()
 
 
 def environment(device: torch.device) -> dict[str, Any]:

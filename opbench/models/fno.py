@@ -18,7 +18,7 @@ from neuralop.models import FNO
 from torch import Tensor, nn
 
 from opbench.data.base import Batch
-from opbench.models.base import register_model
+from opbench.models.base import SMALL_TRAIN, register_model
 from opbench.tasks import TaskSpec
 
 CITATION = (
@@ -49,17 +49,7 @@ class FNOModel(nn.Module):
                 "n_layers": 4,
                 "domain_padding": 0.125,
             },
-            "train": {
-                "optimizer": "adamw",
-                "lr": 1e-3,
-                "weight_decay": 1e-4,
-                "schedule": "step",
-                "milestones": [0.25, 0.5, 0.75],
-                "gamma": 0.5,
-                "batch_size": 16,
-                "loss": "rel_l2",
-                "epochs": 25,
-            },
+            "train": SMALL_TRAIN,
         },
         "paper": {
             "model": {

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from opbench.data.base import Batch
-from opbench.models.base import register_model
+from opbench.models.base import SMALL_TRAIN, register_model
 from opbench.tasks import TaskSpec
 
 CITATION = (
@@ -74,24 +74,11 @@ class UNet(nn.Module):
         return self.head(x)[..., :height, :width]
 
 
-_SMALL_TRAIN = {
-    "optimizer": "adamw",
-    "lr": 1e-3,
-    "weight_decay": 1e-4,
-    "schedule": "step",
-    "milestones": [0.25, 0.5, 0.75],
-    "gamma": 0.5,
-    "batch_size": 16,
-    "loss": "rel_l2",
-    "epochs": 25,
-}
-
-
 @register_model(
     "unet",
     layouts=("grid", "grid-timestep"),
     presets={
-        "small": {"model": {"width": 16, "depth": 3}, "train": _SMALL_TRAIN},
+        "small": {"model": {"width": 16, "depth": 3}, "train": SMALL_TRAIN},
         # ConDiff notebooks: depth 3, width 32, AdamW 1e-3, wd 1e-2, ×0.5 every 50 of 400
         # epochs, batch 16, loss = batch mean of the absolute L2 norm of the error.
         "paper": {
