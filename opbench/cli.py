@@ -185,8 +185,9 @@ def run(
             command=shlex.join(["opbench", *sys.argv[1:]]),
         )
         result = runner.run(spec, out, progress=not quiet)
-    console.print(results_table(result.record))
-    console.print(f"record: {result.run_dir / 'record.json'}")
+    if result.record is not None:  # rank 0 (or the only process)
+        console.print(results_table(result.record))
+        console.print(f"record: {result.run_dir / 'record.json'}")
 
 
 @app.command("leaderboard")

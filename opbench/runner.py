@@ -33,6 +33,7 @@ from opbench.io import atomic_path, write_json_atomic
 from opbench.models import MODELS, Surrogate, count_parameters
 from opbench.results.plots import plot_loss_curve, plot_samples
 from opbench.results.record import SCHEMA_VERSION, write_record
+from opbench.train import distributed
 from opbench.train.checkpoint import load_checkpoint, load_module_tensors
 from opbench.train.trainer import EpochCallback, Trainer, TrainResult, seed_everything
 
@@ -83,8 +84,10 @@ class RunSpec:
 
 @dataclass
 class RunResult:
+    """The run directory and its record (``None`` on ranks other than 0 under torchrun)."""
+
     run_dir: Path
-    record: dict[str, Any]
+    record: dict[str, Any] | None
 
 
 def resolve(
@@ -151,8 +154,29 @@ def resolve(
 def run(
     spec: RunSpec, out: Path, *, progress: bool = True, callbacks: Sequence[EpochCallback] = ()
 ) -> RunResult:
-    """Execute a resolved run in a new directory under ``out``."""
-    prepared = _prepare(spec)
+    """Execute a resolved run in a new directory under ``out``.
+
+    Under ``torchrun`` every rank calls this; rank 0 names the directory and writes the
+    record, the other ranks train and return a result without a record.
+    """
+    context, device = distributed.setup(spec.device)
+    try:
+        prepared = _prepare(spec)
+        run_dir = Path(context.broadcast(_new_run_dir(spec, out) if context.is_main else None))
+        try:
+            return _execute(spec, prepared, run_dir, device, context, progress, callbacks)
+        except OpbenchError:
+            if context.is_main and not (run_dir / "checkpoints").exists():
+                shutil.rmtree(run_dir, ignore_errors=True)
+            raise
+        except KeyboardInterrupt:
+            raise RunInterrupted(spec.model, spec.dataset, run_dir) from None
+    finally:
+        distributed.teardown(context)
+
+
+def _new_run_dir(spec: RunSpec, out: Path) -> str:
+    """Create ``out/<run-id>/`` with the resolved ``config.json``."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     run_id = (
         f"{stamp}-{spec.model}-{spec.dataset}-{spec.config}-s{spec.seed}-{uuid.uuid4().hex[:6]}"
@@ -160,14 +184,7 @@ def run(
     run_dir = Path(out) / run_id
     run_dir.mkdir(parents=True)
     write_json_atomic(run_dir / CONFIG_FILE, spec.to_dict())
-    try:
-        return _execute(spec, prepared, run_dir, progress, callbacks)
-    except OpbenchError:
-        if not (run_dir / "checkpoints").exists():
-            shutil.rmtree(run_dir, ignore_errors=True)
-        raise
-    except KeyboardInterrupt:
-        raise RunInterrupted(spec.model, spec.dataset, run_dir) from None
+    return str(run_dir)
 
 
 def resume(
@@ -181,10 +198,13 @@ def resume(
     if (run_dir / "record.json").is_file():
         raise ConfigError(f"--resume {run_dir}: the run is complete (record.json exists)")
     spec = RunSpec.from_dict(json.loads(config_path.read_text()))
+    context, device = distributed.setup(spec.device)
     try:
-        return _execute(spec, _prepare(spec), run_dir, progress, callbacks)
+        return _execute(spec, _prepare(spec), run_dir, device, context, progress, callbacks)
     except KeyboardInterrupt:
         raise RunInterrupted(spec.model, spec.dataset, run_dir) from None
+    finally:
+        distributed.teardown(context)
 
 
 @dataclass
@@ -231,11 +251,12 @@ def _execute(
     spec: RunSpec,
     prepared: _Prepared,
     run_dir: Path,
+    device: torch.device,
+    context: distributed.Distributed,
     progress: bool,
     callbacks: Sequence[EpochCallback],
 ) -> RunResult:
     benchmark, surrogate = prepared.benchmark, prepared.surrogate
-    device = torch.device(spec.device)
     entry = MODELS.get(spec.model)
     model_meta = {
         "model": spec.model,
@@ -251,10 +272,13 @@ def _execute(
         model_meta=model_meta,
         seed=spec.seed,
         device=device,
-        progress=progress,
+        progress=progress and context.is_main,
         callbacks=callbacks,
+        distributed=context,
     )
     result = trainer.fit(benchmark.splits["train"], benchmark.splits["val"])
+    if not context.is_main:
+        return RunResult(run_dir, None)
 
     metrics: dict[str, Any] = {}
     cost: dict[str, Any] = {}

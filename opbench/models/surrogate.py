@@ -65,13 +65,11 @@ class Surrogate(nn.Module):
     def normalized_batch(self, batch: Batch) -> Batch:
         return {**batch, "x": self.input_norm.encode(batch["x"])}
 
-    def forward_normalized(self, batch: Batch) -> Tensor:
-        """The network's output ỹ in normalised units."""
-        return self.net(self.normalized_batch(batch))
-
-    def forward(self, batch: Batch) -> Tensor:
-        """The prediction y in physical units."""
-        return self.output_norm.decode(self.forward_normalized(batch))
+    def forward(self, batch: Batch, normalized: bool = False) -> Tensor:
+        """The prediction y in physical units, or the network's output ỹ in normalised units
+        with ``normalized=True`` (what the training loss compares)."""
+        output = self.net(self.normalized_batch(batch))
+        return output if normalized else self.output_norm.decode(output)
 
 
 def load_surrogate(path: Path) -> Surrogate:

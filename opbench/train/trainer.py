@@ -5,7 +5,8 @@ Seeded (torch, numpy, Python), float32, optimiser and per-step schedule from
 best checkpoint chosen on the **validation** split's primary metric (physical units),
 early stopping, a resumable checkpoint after every epoch, NaN/Inf detection that stops the
 run as ``diverged``, and an optional wall-clock budget that stops it as ``budget``.
-Fitted baselines (no trainable parameters) are fitted once instead.
+Fitted baselines (no trainable parameters) are fitted once instead. Under ``torchrun`` the
+same loop runs data-parallel (:mod:`opbench.train.distributed`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from opbench.eval.metrics import METRICS
 from opbench.models.base import FittedModel
 from opbench.models.surrogate import Surrogate
 from opbench.train import checkpoint
+from opbench.train.distributed import Distributed
 from opbench.train.losses import LOSSES
 from opbench.train.optim import OPTIMIZERS, SCHEDULES
 
@@ -74,6 +76,8 @@ class Trainer:
         device: torch device.
         progress: show a progress bar.
         callbacks: called as ``callback(epoch, trainer)`` after each epoch's checkpoint.
+        distributed: this process's rank under torchrun (see
+            :mod:`opbench.train.distributed`); rank 0 writes the checkpoints.
     """
 
     def __init__(
@@ -88,6 +92,7 @@ class Trainer:
         device: torch.device,
         progress: bool = True,
         callbacks: Sequence[EpochCallback] = (),
+        distributed: Distributed | None = None,
     ) -> None:
         self.surrogate = surrogate.to(device)
         self.config = config
@@ -98,6 +103,7 @@ class Trainer:
         self.device = device
         self.progress = progress
         self.callbacks = callbacks
+        self.distributed = distributed or Distributed()
         self.loss_fn = LOSSES.get(config.loss)
         self.schedule = SCHEDULES.get(config.schedule)
 
@@ -106,11 +112,14 @@ class Trainer:
         return self.checkpoint_dir / BEST
 
     def validate(self, val: SampleSet) -> float:
-        """Mean of the primary metric over the validation split, physical units."""
+        """Mean of the primary metric over the validation split, physical units (rank 0's
+        value on every rank, so that all ranks take the same decisions)."""
         prediction = predict(self.surrogate, val, self.config.eval_batch_size, self.device)
-        return float(self.metric(prediction, val.tensors["y"]).mean())
+        return self.distributed.broadcast(float(self.metric(prediction, val.tensors["y"]).mean()))
 
     def _save_best(self, epoch: int, val_value: float) -> None:
+        if not self.distributed.is_main:
+            return
         meta = {**self.model_meta, "epoch": epoch, "val": val_value}
         checkpoint.save_checkpoint(self.best_path, checkpoint.module_tensors(self.surrogate), meta)
 
@@ -162,6 +171,7 @@ class Trainer:
             }
 
         status = state["status"]
+        model = self.distributed.wrap(self.surrogate, self.device)
         history: list[dict[str, Any]] = state["history"]
         autocast = (
             torch.autocast("cuda", dtype=torch.bfloat16)
@@ -178,19 +188,22 @@ class Trainer:
                 if status != "ok" or state["stale_epochs"] >= (config.patience or math.inf):
                     break
                 epoch_start = time.perf_counter()
-                self.surrogate.train()
+                model.train()
                 generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
                 losses = []
                 for batch in train.batches(config.batch_size, shuffle=True, generator=generator):
                     lr = config.lr * self.schedule(state["step"] / total_steps, config)
                     for group in optimizer.param_groups:
                         group["lr"] = lr
+                    global_size = batch["y"].shape[0]
+                    batch = self.distributed.shard(batch)
                     batch = {name: t.to(self.device) for name, t in batch.items()}
                     with autocast:
-                        prediction = self.surrogate.forward_normalized(batch)
+                        prediction = model(batch, normalized=True)
                     target = self.surrogate.output_norm.encode(batch["y"])
                     loss = self.loss_fn(prediction.float(), target)
-                    if not torch.isfinite(loss):
+                    (nonfinite,) = self.distributed.any(not torch.isfinite(loss))
+                    if nonfinite:
                         status = "diverged"
                         break
                     optimizer.zero_grad(set_to_none=True)
@@ -200,11 +213,13 @@ class Trainer:
                     optimizer.step()
                     state["step"] += 1
                     losses.append(loss.item())
-                    samples_seen += batch["y"].shape[0]
+                    samples_seen += global_size
                     elapsed = state["train_seconds"] + time.perf_counter() - epoch_start
-                    if elapsed > budget_seconds:
+                    (over_budget,) = self.distributed.any(elapsed > budget_seconds)
+                    if over_budget:
                         status = "budget"
                         break
+                train_loss = self.distributed.mean(float(np.mean(losses))) if losses else None
                 val_value = self.validate(val) if status != "diverged" else math.nan
                 if status != "diverged" and not math.isfinite(val_value):
                     status = "diverged"
@@ -214,7 +229,7 @@ class Trainer:
                 history.append(
                     {
                         "epoch": epoch,
-                        "train_loss": float(np.mean(losses)) if losses else None,
+                        "train_loss": train_loss,
                         "val": val_value if math.isfinite(val_value) else None,
                         "lr": lr if losses else None,
                         "seconds": epoch_seconds,
@@ -253,6 +268,8 @@ class Trainer:
         )
 
     def _save_last(self, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+        if not self.distributed.is_main:
+            return
         optimizer_tensors, optimizer_meta = checkpoint.optimizer_state(optimizer)
         rng_tensors, rng_meta = checkpoint.rng_state()
         tensors = {

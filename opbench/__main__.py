@@ -1,0 +1,5 @@
+"""``python -m opbench`` (e.g. ``torchrun --nproc_per_node 2 -m opbench run ...``)."""
+
+from opbench.cli import app
+
+app()
