@@ -1,7 +1,13 @@
-"""The model zoo. Each module registers its models in :data:`MODELS` on import."""
+"""The model zoo. Every module in this package is imported here, and registers its models
+in :data:`MODELS` with ``@register_model``: adding a model is adding one file."""
 
-from opbench.models import baselines, fno, unet  # noqa: F401  (register the models)
+import importlib
+import pkgutil
+
 from opbench.models.base import MODELS, FittedModel, ModelEntry, count_parameters, register_model
 from opbench.models.surrogate import Surrogate
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["MODELS", "FittedModel", "ModelEntry", "Surrogate", "count_parameters", "register_model"]

@@ -1,0 +1,1 @@
+"""Numerical operators shared by models and dataset families (transforms, stencils)."""
