@@ -45,6 +45,10 @@ class TrainConfig:
         max_minutes: wall-clock budget for training; the run stops cleanly and is
             recorded with status ``budget``.
         amp: bfloat16 autocast on CUDA (ignored on CPU, which trains in float32).
+        data_weight: weight of the supervised loss (0 with ``physics_weight`` > 0 trains
+            label-free).
+        physics_weight: weight of the dataset's physics loss (ConDiff: the spectral residual
+            Σ DST-I(A(k)u − f)² / Σ f², see :mod:`opbench.data.condiff.family`).
     """
 
     epochs: int = 25
@@ -62,6 +66,8 @@ class TrainConfig:
     patience: int | None = None
     max_minutes: float | None = None
     amp: bool = False
+    data_weight: float = 1.0
+    physics_weight: float = 0.0
 
     def __post_init__(self) -> None:
         from opbench.train.losses import LOSSES
@@ -78,10 +84,14 @@ class TrainConfig:
             "grad_clip": self.grad_clip is None or self.grad_clip > 0,
             "patience": self.patience is None or self.patience >= 1,
             "max_minutes": self.max_minutes is None or self.max_minutes > 0,
+            "data_weight": self.data_weight >= 0,
+            "physics_weight": self.physics_weight >= 0,
         }
         for name, ok in positive.items():
             if not ok:
                 raise ConfigError(f"train.{name}={getattr(self, name)!r} is out of range")
+        if self.data_weight == 0 and self.physics_weight == 0:
+            raise ConfigError("train.data_weight and train.physics_weight are both 0: no loss")
         if not all(0 < m < 1 for m in self.milestones):
             raise ConfigError(f"train.milestones must be fractions in (0, 1): {self.milestones}")
         OPTIMIZERS.get(self.optimizer)

@@ -275,6 +275,7 @@ def _execute(
         progress=progress and context.is_main,
         callbacks=callbacks,
         distributed=context,
+        physics_loss=benchmark.physics_loss,
     )
     result = trainer.fit(benchmark.splits["train"], benchmark.splits["val"])
     if not context.is_main:

@@ -145,6 +145,21 @@ def test_generated_benchmark(home: Path, generate_calls: list[str]) -> None:
     assert (perturbed > 1e-3).all()
     bench.solve_one(0)
 
+    # The spectral residual loss: Σ DST-I(A(k)u − f)² / Σ f², round-off for the discrete
+    # solution, Parseval-equal to the squared relative residual for a perturbed one.
+    loss = bench.physics_loss
+    assert loss(solution, batch).item() < 1e-24
+    noise = 1e-3 * torch.randn(
+        solution.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
+    )
+    assert loss(solution + noise, batch).item() == pytest.approx(
+        bench.physics_metrics["residual"](solution + noise, batch).square().mean().item(), rel=1e-10
+    )
+    assert loss(solution + noise, batch).item() > 1e3 * loss(solution, batch).item()
+    trainable = (solution + noise).float().requires_grad_()
+    loss(trainable, batch).backward()
+    assert torch.isfinite(trainable.grad).all() and trainable.grad.abs().sum() > 0
+
 
 def test_inputs_are_aligned_with_the_solution(home: Path) -> None:
     bench = load(ConDiffOptions(n_train=4, n_test=3, k_to_vertex="crop"))

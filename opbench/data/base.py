@@ -78,6 +78,9 @@ class Benchmark:
             and the raw data (ConDiff: the relative finite-volume residual).
         solve_one: solves one test sample from scratch with opbench's numerical solver
             (used for ``solver_ms_per_sample``); ``None`` when no solver exists.
+        physics_loss: a differentiable PDE-residual loss ``fn(prediction, batch) -> scalar``
+            on the physical prediction (``train.physics_weight``); ``None`` if the family
+            has none.
     """
 
     family: str
@@ -87,6 +90,7 @@ class Benchmark:
     info: dict[str, Any]
     physics_metrics: dict[str, PhysicsMetric] = field(default_factory=dict)
     solve_one: Callable[[int], None] | None = None
+    physics_loss: Callable[[Tensor, Batch], Tensor] | None = None
 
 
 class GenerationReport(Protocol):

@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from opbench.config import TrainConfig
 from opbench.data.base import SampleSet
+from opbench.errors import ConfigError
 from opbench.eval.evaluator import predict
 from opbench.eval.metrics import METRICS
 from opbench.models.base import FittedModel
@@ -78,6 +79,8 @@ class Trainer:
         callbacks: called as ``callback(epoch, trainer)`` after each epoch's checkpoint.
         distributed: this process's rank under torchrun (see
             :mod:`opbench.train.distributed`); rank 0 writes the checkpoints.
+        physics_loss: the dataset's residual loss on physical predictions, weighted by
+            ``config.physics_weight``.
     """
 
     def __init__(
@@ -93,6 +96,7 @@ class Trainer:
         progress: bool = True,
         callbacks: Sequence[EpochCallback] = (),
         distributed: Distributed | None = None,
+        physics_loss: Callable[[torch.Tensor, dict[str, torch.Tensor]], torch.Tensor] | None = None,
     ) -> None:
         self.surrogate = surrogate.to(device)
         self.config = config
@@ -104,6 +108,9 @@ class Trainer:
         self.progress = progress
         self.callbacks = callbacks
         self.distributed = distributed or Distributed()
+        if config.physics_weight > 0 and physics_loss is None:
+            raise ConfigError("train.physics_weight > 0 but this dataset defines no physics loss")
+        self.physics_loss = physics_loss
         self.loss_fn = LOSSES.get(config.loss)
         self.schedule = SCHEDULES.get(config.schedule)
 
@@ -200,8 +207,7 @@ class Trainer:
                     batch = {name: t.to(self.device) for name, t in batch.items()}
                     with autocast:
                         prediction = model(batch, normalized=True)
-                    target = self.surrogate.output_norm.encode(batch["y"])
-                    loss = self.loss_fn(prediction.float(), target)
+                    loss = self._loss(prediction.float(), batch)
                     (nonfinite,) = self.distributed.any(not torch.isfinite(loss))
                     if nonfinite:
                         status = "diverged"
@@ -266,6 +272,18 @@ class Trainer:
             history,
             stopped_early,
         )
+
+    def _loss(self, prediction: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """data_weight · loss(ỹ, normalised y) + physics_weight · physics_loss(y, batch)."""
+        config = self.config
+        loss = torch.zeros((), device=prediction.device)
+        if config.data_weight > 0:
+            target = self.surrogate.output_norm.encode(batch["y"])
+            loss = loss + config.data_weight * self.loss_fn(prediction, target)
+        if config.physics_weight > 0:
+            physical = self.surrogate.output_norm.decode(prediction)
+            loss = loss + config.physics_weight * self.physics_loss(physical, batch)
+        return loss
 
     def _save_last(self, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
         if not self.distributed.is_main:

@@ -32,6 +32,7 @@ from opbench.data.condiff.generate import GENERATOR_VERSION, GenerationReport, g
 from opbench.data.condiff.validate import cell_coefficients, validate
 from opbench.errors import ConfigError, unknown_name
 from opbench.io import sha256_file, stable_hash
+from opbench.ops.dst import dst2
 from opbench.tasks import TaskSpec
 
 DEFAULT_N_TRAIN = 256
@@ -109,11 +110,25 @@ def residual_metric(prediction: Tensor, batch: Batch) -> Tensor:
     return fv.residual_torch(batch["k_cells"], prediction[:, 0], batch["f64"])
 
 
-def _sample_set(
-    raw: RawSplit, config: ConDiffConfig, options: ConDiffOptions, with_raw: bool
-) -> SampleSet:
+def spectral_residual_loss(prediction: Tensor, batch: Batch) -> Tensor:
+    """Mean over the batch of Σ_kl r̂_kl² / Σ f², r̂ = DST-I(A(k)u − f), float64.
+
+    The residual of ConDiff's own finite-volume discretisation, measured in the orthonormal
+    sine basis; by Parseval Σ r̂² = ‖A(k)u − f‖², so it is zero (to round-off) exactly for
+    the discrete solution (Du et al. 2024's spectral loss on the dataset's discretisation).
+    Needs no labels: ``train.data_weight=0`` with ``train.physics_weight>0`` trains on it
+    alone. Differentiable in ``prediction`` (B, 1, g, g), physical units.
+    """
+    u = prediction[:, 0].to(torch.float64)
+    f = batch["f64"]
+    coefficients = dst2(fv.apply_torch(batch["k_cells"], u) - f)
+    return (coefficients.square().sum(dim=(1, 2)) / f.square().sum(dim=(1, 2))).mean()
+
+
+def _sample_set(raw: RawSplit, config: ConDiffConfig, options: ConDiffOptions) -> SampleSet:
     """``x`` (N, C_in, g, g) = ([k on vertices,] f), ``y`` (N, 1, g, g) = u, float32; with
-    ``with_raw`` also the float64 ``k_cells`` (N, g+1, g+1) and ``f64`` (N, g, g)."""
+    the float64 ``k_cells`` (N, g+1, g+1) and ``f64`` (N, g, g) of the physics metric and
+    loss."""
     g = config.grid
     f = fv.vector_to_grid(raw.rhs, g)
     channels = [] if config.is_poisson else [K_TO_VERTEX[options.k_to_vertex](raw.k)]
@@ -121,9 +136,8 @@ def _sample_set(
         "x": torch.from_numpy(np.stack([*channels, f], axis=1)).float(),
         "y": torch.from_numpy(fv.vector_to_grid(raw.x, g)[:, None]).float(),
     }
-    if with_raw:
-        tensors["k_cells"] = torch.from_numpy(cell_coefficients(raw, g))
-        tensors["f64"] = torch.from_numpy(f)
+    tensors["k_cells"] = torch.from_numpy(cell_coefficients(raw, g))
+    tensors["f64"] = torch.from_numpy(f)
     return SampleSet(tensors)
 
 
@@ -253,7 +267,7 @@ class ConDiffFamily:
         )
         val_index = validation_indices(len(train), options.val_fraction, options.seed)
         train_index = np.setdiff1d(np.arange(len(train)), val_index)
-        train_set = _sample_set(train, cfg, options, with_raw=False)
+        train_set = _sample_set(train, cfg, options)
         test_k = cell_coefficients(test, cfg.grid)
 
         def solve_one(index: int) -> None:
@@ -271,7 +285,7 @@ class ConDiffFamily:
             splits={
                 "train": train_set.select(train_index.tolist()),
                 "val": train_set.select(val_index.tolist()),
-                "test": _sample_set(test, cfg, options, with_raw=True),
+                "test": _sample_set(test, cfg, options),
             },
             info={
                 "family": self.name,
@@ -308,6 +322,7 @@ class ConDiffFamily:
                 "grid": cfg.grid,
             },
             physics_metrics={"residual": residual_metric},
+            physics_loss=spectral_residual_loss,
             solve_one=solve_one,
         )
 
