@@ -32,6 +32,22 @@ def model_parameter_count(
     return count_parameters(Surrogate(net, task.in_channels, task.out_channels))
 
 
+def models_markdown() -> str:
+    """The model × layout compatibility table for the README, from the registry."""
+    from opbench.models import MODELS
+    from opbench.tasks import LAYOUTS
+
+    header = ["model", *LAYOUTS, "presets", "params (small, 64² 2→1)", "description"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for name, entry in MODELS.items():
+        params = model_parameter_count(name)
+        cells = [f"`{name}`", *("✓" if layout in entry.layouts else "—" for layout in LAYOUTS),
+                 ", ".join(entry.presets), f"{params:,}" if params is not None else "—",
+                 entry.description]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def models_table() -> Table:
     from opbench.models import MODELS
 

@@ -61,9 +61,19 @@ class Listing(StrEnum):
 
 @app.command("list")
 @user_errors
-def list_command(what: Annotated[Listing, typer.Argument()] = Listing.models) -> None:
+def list_command(
+    what: Annotated[Listing, typer.Argument()] = Listing.models,
+    markdown: Annotated[bool, typer.Option(
+        help="models only: print the README's model × layout table")] = False,
+) -> None:
     """List the registered datasets, models or metrics."""
     from opbench import catalog
+
+    if markdown:
+        if what != Listing.models:
+            raise OpbenchError("--markdown applies to `opbench list models` only")
+        typer.echo(catalog.models_markdown(), nl=False)
+        return
 
     table = {
         Listing.datasets: catalog.datasets_text,

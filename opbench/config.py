@@ -43,7 +43,10 @@ class TrainConfig:
         patience: stop after this many epochs without validation improvement (``null``
             disables early stopping).
         max_minutes: wall-clock budget for training; the run stops cleanly and is
-            recorded with status ``budget``.
+            recorded with status ``budget``. Schedules then advance with
+            max(step / total steps, elapsed / budget), so a model compared at equal
+            wall-clock still decays its learning rate (such runs are not bitwise
+            reproducible: their schedule depends on the machine's speed).
         amp: bfloat16 autocast on CUDA (ignored on CPU, which trains in float32).
         data_weight: weight of the supervised loss (0 with ``physics_weight`` > 0 trains
             label-free).

@@ -105,3 +105,11 @@ def test_mean_baseline_predicts_the_training_mean():
     y = torch.arange(3 * 16, dtype=torch.float32).reshape(3, 1, 4, 4)
     net.fit(torch.zeros(3, 1, 4, 4), y)
     assert torch.allclose(net({"x": torch.zeros(5, 1, 4, 4)}), y.mean(0).expand(5, 1, 4, 4))
+
+
+@pytest.mark.parametrize(("fields", "published"), [(("f",), 259_553), (("k", "f"), 259_841)])
+def test_dilresnet_matches_the_published_conDiff_parameter_counts(fields, published):
+    task = TaskSpec(name="steady", layout="grid", input_fields=fields, output_fields=("u",),
+                    spatial_shape=(64, 64))
+    net = MODELS.get("dilresnet").build(task, **MODELS.get("dilresnet").preset("paper")["model"])
+    assert count_parameters(net) == published

@@ -111,3 +111,13 @@ def test_fitted_baseline_needs_no_optimiser(blur_benchmark, tmp_path):
     y = blur_benchmark.splits["train"].tensors["y"]
     prediction = trainer.surrogate({"x": torch.zeros(1, 1, 8, 8)})
     assert torch.allclose(prediction[0], y.mean(0), atol=1e-5)
+
+
+def test_schedule_follows_the_wall_clock_budget_when_it_binds_first(blur_benchmark, tmp_path):
+    config = TrainConfig(epochs=100_000, batch_size=8, max_minutes=0.04, schedule="step",
+                         milestones=[0.25, 0.5, 0.75], gamma=0.5)
+    result = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path, config))
+    assert result.status == "budget"
+    lrs = [h["lr"] for h in result.history]
+    assert lrs[0] == config.lr
+    assert lrs[-1] <= config.lr * 0.5**2  # two or three milestones passed on the clock

@@ -185,6 +185,7 @@ class Trainer:
             if config.amp and self.device.type == "cuda"
             else nullcontext()
         )
+        # Schedules follow whichever budget binds first: the epochs or the wall clock.
         budget_seconds = config.max_minutes * 60 if config.max_minutes else math.inf
         first_epoch = state["epoch"] + 1
         samples_seen = 0
@@ -199,7 +200,9 @@ class Trainer:
                 generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
                 losses = []
                 for batch in train.batches(config.batch_size, shuffle=True, generator=generator):
-                    lr = config.lr * self.schedule(state["step"] / total_steps, config)
+                    elapsed = state["train_seconds"] + time.perf_counter() - epoch_start
+                    progress = max(state["step"] / total_steps, elapsed / budget_seconds)
+                    lr = config.lr * self.schedule(progress, config)
                     for group in optimizer.param_groups:
                         group["lr"] = lr
                     global_size = batch["y"].shape[0]
