@@ -41,9 +41,13 @@ def models_markdown() -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for name, entry in MODELS.items():
         params = model_parameter_count(name)
-        cells = [f"`{name}`", *("✓" if layout in entry.layouts else "—" for layout in LAYOUTS),
-                 ", ".join(entry.presets), f"{params:,}" if params is not None else "—",
-                 entry.description]
+        cells = [
+            f"`{name}`",
+            *("✓" if layout in entry.layouts else "—" for layout in LAYOUTS),
+            ", ".join(entry.presets),
+            f"{params:,}" if params is not None else "—",
+            entry.description,
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -63,8 +63,9 @@ class Listing(StrEnum):
 @user_errors
 def list_command(
     what: Annotated[Listing, typer.Argument()] = Listing.models,
-    markdown: Annotated[bool, typer.Option(
-        help="models only: print the README's model × layout table")] = False,
+    markdown: Annotated[
+        bool, typer.Option(help="models only: print the README's model × layout table")
+    ] = False,
 ) -> None:
     """List the registered datasets, models or metrics."""
     from opbench import catalog

@@ -20,6 +20,7 @@ def grid_task(shape, in_channels=2, out_channels=1):
         input_fields=tuple(f"in{i}" for i in range(in_channels)),
         output_fields=tuple(f"out{i}" for i in range(out_channels)),
         spatial_shape=shape,
+        boundary="zero-dirichlet",
     )
 
 
@@ -109,7 +110,12 @@ def test_mean_baseline_predicts_the_training_mean():
 
 @pytest.mark.parametrize(("fields", "published"), [(("f",), 259_553), (("k", "f"), 259_841)])
 def test_dilresnet_matches_the_published_conDiff_parameter_counts(fields, published):
-    task = TaskSpec(name="steady", layout="grid", input_fields=fields, output_fields=("u",),
-                    spatial_shape=(64, 64))
+    task = TaskSpec(
+        name="steady",
+        layout="grid",
+        input_fields=fields,
+        output_fields=("u",),
+        spatial_shape=(64, 64),
+    )
     net = MODELS.get("dilresnet").build(task, **MODELS.get("dilresnet").preset("paper")["model"])
     assert count_parameters(net) == published

@@ -114,8 +114,14 @@ def test_fitted_baseline_needs_no_optimiser(blur_benchmark, tmp_path):
 
 
 def test_schedule_follows_the_wall_clock_budget_when_it_binds_first(blur_benchmark, tmp_path):
-    config = TrainConfig(epochs=100_000, batch_size=8, max_minutes=0.04, schedule="step",
-                         milestones=[0.25, 0.5, 0.75], gamma=0.5)
+    config = TrainConfig(
+        epochs=100_000,
+        batch_size=8,
+        max_minutes=0.04,
+        schedule="step",
+        milestones=[0.25, 0.5, 0.75],
+        gamma=0.5,
+    )
     result = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path, config))
     assert result.status == "budget"
     lrs = [h["lr"] for h in result.history]

@@ -24,18 +24,23 @@ CHANNEL_AXIS = 1
 class ChannelNormalizer(nn.Module):
     """Per-channel standardisation ``(v − μ_c) / σ_c`` with μ, σ fitted on training data."""
 
-    def __init__(self, channels: int, eps: float = 1e-12) -> None:
+    def __init__(self, channels: int, eps: float = 1e-12, center: bool = True) -> None:
         super().__init__()
         self.eps = eps
+        self.center = center
         self.register_buffer("mean", torch.zeros(channels))
         self.register_buffer("std", torch.ones(channels))
 
     def fit(self, values: Tensor) -> None:
-        """Fit μ_c and σ_c over every axis but the channel axis (1) of ``values``."""
+        """Fit μ_c and σ_c over every axis but the channel axis (1) of ``values``; without
+        centring μ_c = 0 and σ_c is the root mean square."""
         dims = [d for d in range(values.ndim) if d != CHANNEL_AXIS]
         values = values.double()
-        self.mean.copy_(values.mean(dim=dims))
-        self.std.copy_(values.std(dim=dims, correction=0).clamp_min(self.eps))
+        mean = values.mean(dim=dims) if self.center else torch.zeros_like(self.mean).double()
+        shape = self._shape(values)
+        spread = (values - mean.view(shape)).square().mean(dim=dims).sqrt()
+        self.mean.copy_(mean)
+        self.std.copy_(spread.clamp_min(self.eps))
 
     def _shape(self, values: Tensor) -> tuple[int, ...]:
         return (1, -1) + (1,) * (values.ndim - 2)
@@ -56,7 +61,12 @@ class Surrogate(nn.Module):
         super().__init__()
         self.net = net
         self.input_norm = ChannelNormalizer(in_channels)
-        self.output_norm = ChannelNormalizer(out_channels)
+        # Models whose outputs satisfy a homogeneous condition exactly (a sine series that
+        # vanishes on the boundary) declare `output_offset_free`: outputs are then scaled,
+        # not centred, so the condition survives the normaliser.
+        self.output_norm = ChannelNormalizer(
+            out_channels, center=not getattr(net, "output_offset_free", False)
+        )
 
     def fit_normalizers(self, x: Tensor, y: Tensor) -> None:
         self.input_norm.fit(x)

@@ -1,0 +1,166 @@
+"""The sine-basis Neural Spectral Method: its output is a sine series (zero on the boundary),
+its layer is the coefficient-space formula, it declares its boundary conditions, and it
+learns Poisson from the spectral residual loss alone."""
+
+import math
+
+import pytest
+import torch
+
+from opbench import runner
+from opbench.errors import ConfigError
+from opbench.models import MODELS, Surrogate, count_parameters
+from opbench.models.spectral import SineSpectralConv
+from opbench.models.surrogate import load_surrogate
+from opbench.ops.dst import dst2
+from opbench.tasks import TaskSpec
+from opbench.train.checkpoint import module_tensors, save_checkpoint
+
+
+def grid_task(shape, boundary="zero-dirichlet", in_channels=2, out_channels=1):
+    return TaskSpec(
+        name="steady",
+        layout="grid",
+        input_fields=tuple(f"in{i}" for i in range(in_channels)),
+        output_fields=tuple(f"out{i}" for i in range(out_channels)),
+        spatial_shape=shape,
+        boundary=boundary,
+    )
+
+
+def build(task, **overrides):
+    entry = MODELS.get("spectral")
+    torch.manual_seed(0)
+    return entry.build(task, **{**entry.preset("small")["model"], **overrides})
+
+
+@pytest.mark.parametrize("shape", [(16, 16), (64, 64), (66, 65)])
+def test_output_is_a_sine_series_that_vanishes_on_the_boundary(shape):
+    """Evaluated on the grid extended by its boundary ring, x_i = i/(H+1), i = 0..H+1, the
+    output's sine series is the output padded with zeros."""
+    height, width = shape
+    net = build(grid_task(shape))
+    batch = {"x": torch.randn(2, 2, *shape, generator=torch.Generator().manual_seed(1))}
+    with torch.no_grad():
+        output = net(batch)
+        x = torch.arange(height + 2, dtype=torch.float64) / (height + 1)
+        y = torch.arange(width + 2, dtype=torch.float64) / (width + 1)
+        series = net.evaluate(batch, x, y)
+    assert series.shape == (2, 1, height + 2, width + 2)
+    padded = torch.nn.functional.pad(output, (1, 1, 1, 1)).double()
+    scale = output.abs().max().item()
+    assert (series - padded).abs().max() < 1e-5 * scale
+    ring = torch.ones(height + 2, width + 2, dtype=torch.bool)
+    ring[1:-1, 1:-1] = False
+    assert series[..., ring].abs().max() < 1e-12 * scale  # sin(kπ) = 0 up to round-off
+
+
+def test_spectral_layer_is_the_coefficient_space_formula():
+    """T_m⁻¹(K̂ ⊙ T_m v) with truncated transforms = T⁻¹ of the full DST-I coefficients mixed
+    per mode on the lowest m×m modes and zeroed elsewhere; modes beyond the grid are cut."""
+    torch.manual_seed(0)
+    layer = SineSpectralConv(3, 8).double()
+    v = torch.randn(2, 3, 20, 13, dtype=torch.float64)
+    coefficients = dst2(v)
+    mixed = torch.zeros_like(coefficients)
+    mixed[..., :8, :8] = torch.einsum("bikl,iokl->bokl", coefficients[..., :8, :8], layer.weight)
+    assert torch.allclose(layer(v), dst2(mixed), atol=1e-12)
+    small = torch.randn(1, 3, 5, 6, dtype=torch.float64)
+    full = torch.einsum("bikl,iokl->bokl", dst2(small), layer.weight[..., :5, :6])
+    assert torch.allclose(layer(small), dst2(full), atol=1e-12)
+
+
+@pytest.mark.parametrize("boundary", ["none", "dirichlet", "periodic", "neumann", "lid"])
+def test_builder_rejects_boundaries_the_sine_basis_cannot_represent(boundary):
+    with pytest.raises(ConfigError, match="zero-Dirichlet"):
+        build(grid_task((16, 16), boundary=boundary))
+
+
+def test_declarations_and_hyperparameter_checks():
+    net = build(grid_task((16, 16)))
+    assert net.output_offset_free
+    assert MODELS.get("spectral").layouts == ("grid",)
+    with pytest.raises(ConfigError, match="activation"):
+        build(grid_task((16, 16)), activation="softplus")
+    with pytest.raises(ConfigError, match="modes"):
+        build(grid_task((16, 16)), modes=0)
+
+
+@pytest.mark.parametrize("preset", ["small", "paper"])
+def test_parameter_count_matches_closed_form(preset):
+    """lift (C_in + 2 coordinates)·h + h, per layer h²·m² spectral and h² mixing weights,
+    projection h·C_out (no biases after the lift)."""
+    hp = MODELS.get("spectral").preset(preset)["model"]
+    net = build(grid_task((64, 64)), **hp)
+    h, m, depth = hp["hidden"], hp["modes"], hp["depth"]
+    assert count_parameters(net) == (2 + 2) * h + h + depth * (h * h * m * m + h * h) + h
+
+
+def test_checkpoint_rebuilds_the_model(tmp_path):
+    task = grid_task((12, 12))
+    hp = {"hidden": 8, "depth": 2, "modes": 6, "activation": "tanh"}
+    surrogate = Surrogate(build(task, **hp), 2, 1)
+    surrogate.fit_normalizers(torch.randn(4, 2, 12, 12) * 3 + 1, torch.randn(4, 1, 12, 12))
+    path = tmp_path / "best.safetensors"
+    save_checkpoint(
+        path,
+        module_tensors(surrogate),
+        {"model": "spectral", "hyperparameters": hp, "task": task.to_dict()},
+    )
+    batch = {"x": torch.randn(3, 2, 12, 12)}
+    assert torch.equal(load_surrogate(path)(batch), surrogate(batch))
+
+
+@pytest.fixture
+def one_thread():
+    """16² tensors gain nothing from intra-op threads, and on a shared, loaded CPU OpenMP
+    contention made this test 6× slower with two threads (119 s against 19 s)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_label_free_training_on_the_spectral_residual_learns_poisson(tmp_path, one_thread):
+    """Only Σ DST-I(A u − f)² / Σ f² is minimised (train.data_weight=0); the test error is
+    measured against the solutions the model never saw. The residual weighs every sine mode
+    of u's relative error equally while u's norm lives in its lowest modes, so the lowest
+    modes are learnt last: about 80 epochs here (measured 0.19; seeds 1, 2: 0.18, 0.34)."""
+    data = ["data.n_train=64", "data.n_test=16"]
+    spec = runner.resolve(
+        "spectral",
+        "condiff",
+        config="poisson_grid16",
+        epochs=80,
+        overrides=[
+            *data,
+            "train.data_weight=0",
+            "train.physics_weight=1",
+            "train.batch_size=8",
+            "train.lr=1e-2",
+            "train.schedule=cosine",
+            "model.hidden=16",
+            "model.depth=2",
+        ],
+    )
+    record = runner.run(spec, tmp_path / "spectral", progress=False).record
+    mean_spec = runner.resolve("mean", "condiff", config="poisson_grid16", overrides=data)
+    mean = runner.run(mean_spec, tmp_path / "mean", progress=False).record
+    trained, baseline = record["metrics"]["test"], mean["metrics"]["test"]
+    assert record["train"]["status"] == "ok"
+    assert baseline["rel_l2"]["mean"] > 0.9
+    assert trained["rel_l2"]["mean"] < 0.5 * baseline["rel_l2"]["mean"]
+    assert trained["residual"]["mean"] < 0.1 * baseline["residual"]["mean"]
+    assert math.isfinite(record["train"]["best_val"])
+
+
+def test_surrogate_keeps_the_zero_boundary_in_physical_units():
+    """Outputs are scaled, not centred, for offset-free models: y = σ_y ỹ exactly."""
+    task = grid_task((8, 8))
+    surrogate = Surrogate(build(task), 2, 1)
+    y = torch.randn(6, 1, 8, 8) + 3.0  # a large mean that centring would add back
+    surrogate.fit_normalizers(torch.randn(6, 2, 8, 8), y)
+    assert torch.equal(surrogate.output_norm.mean, torch.zeros(1))
+    assert surrogate.output_norm.std.item() == pytest.approx(
+        y.square().mean().sqrt().item(), rel=1e-5
+    )
