@@ -44,7 +44,8 @@ outputs without centring them, so the physical output is exactly zero on the bou
 Supported ``task.boundary``: ``zero-dirichlet``. Any other boundary is rejected by the
 builder with a ConfigError: non-zero Dirichlet data (CFDBench lids and inlets) would need
 a lifting u = g + u₀, with g a known field carrying the boundary values and u₀ the sine
-series, which this model does not implement, and Neumann or periodic conditions need other bases (cosine, Fourier).
+series, which this model does not implement, and Neumann or periodic conditions need
+other bases (cosine, Fourier).
 
 Training: supervised like the rest of the zoo, or on the spectral residual of
 :func:`opbench.data.condiff.family.spectral_residual_loss` (``train.physics_weight``;
