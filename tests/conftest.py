@@ -7,6 +7,20 @@ from opbench.data.base import Benchmark, SampleSet
 from opbench.tasks import TaskSpec
 
 
+def grid_task(
+    shape, in_channels: int = 2, out_channels: int = 1, boundary: str = "zero-dirichlet"
+) -> TaskSpec:
+    """A steady grid task with ``in_channels`` → ``out_channels`` fields on ``shape``."""
+    return TaskSpec(
+        name="steady",
+        layout="grid",
+        input_fields=tuple(f"in{i}" for i in range(in_channels)),
+        output_fields=tuple(f"out{i}" for i in range(out_channels)),
+        spatial_shape=shape,
+        boundary=boundary,
+    )
+
+
 @pytest.fixture(autouse=True)
 def isolated_cache(tmp_path_factory, monkeypatch):
     """Every test gets its own $OPBENCH_HOME: nothing touches the user's cache."""

@@ -3,6 +3,7 @@ thanks to its per-mode intercept, fitted in closed form, a strong floor on diffu
 
 import pytest
 import torch
+from conftest import grid_task
 
 from opbench import runner
 from opbench.data import load_benchmark
@@ -10,19 +11,7 @@ from opbench.errors import ConfigError
 from opbench.models import MODELS, Surrogate, count_parameters
 from opbench.models.surrogate import load_surrogate
 from opbench.ops.dst import dst2, laplacian_eigenvalues
-from opbench.tasks import TaskSpec
 from opbench.train.checkpoint import module_tensors, save_checkpoint
-
-
-def grid_task(shape, in_channels=2, out_channels=1):
-    return TaskSpec(
-        name="steady",
-        layout="grid",
-        input_fields=tuple(f"in{i}" for i in range(in_channels)),
-        output_fields=tuple(f"out{i}" for i in range(out_channels)),
-        spatial_shape=shape,
-        boundary="zero-dirichlet",
-    )
 
 
 def fitted_surrogate(x, y, task):

@@ -5,22 +5,12 @@ import math
 
 import pytest
 import torch
+from conftest import grid_task
 
 from opbench.models import MODELS, Surrogate, count_parameters
 from opbench.models.lsm import NeuralSpectralBlock
 from opbench.models.surrogate import load_surrogate
-from opbench.tasks import TaskSpec
 from opbench.train.checkpoint import module_tensors, save_checkpoint
-
-
-def grid_task(shape, in_channels=2, out_channels=1):
-    return TaskSpec(
-        name="steady",
-        layout="grid",
-        input_fields=tuple(f"in{i}" for i in range(in_channels)),
-        output_fields=tuple(f"out{i}" for i in range(out_channels)),
-        spatial_shape=shape,
-    )
 
 
 def small_lsm(shape=(16, 16), in_channels=2, out_channels=1, **overrides):

@@ -3,6 +3,7 @@ parameter counts."""
 
 import pytest
 import torch
+from conftest import grid_task
 from neuralop.models import FNO
 
 from opbench.models import MODELS, Surrogate, count_parameters
@@ -11,17 +12,6 @@ from opbench.tasks import TaskSpec
 from opbench.train.checkpoint import module_tensors, save_checkpoint
 
 SHAPES = [(16, 16), (64, 64), (66, 65)]
-
-
-def grid_task(shape, in_channels=2, out_channels=1):
-    return TaskSpec(
-        name="steady",
-        layout="grid",
-        input_fields=tuple(f"in{i}" for i in range(in_channels)),
-        output_fields=tuple(f"out{i}" for i in range(out_channels)),
-        spatial_shape=shape,
-        boundary="zero-dirichlet",
-    )
 
 
 @pytest.mark.parametrize("shape", SHAPES)

@@ -6,6 +6,7 @@ from itertools import pairwise
 
 import pytest
 import torch
+from conftest import grid_task
 
 from opbench.errors import ConfigError
 from opbench.models import MODELS, Surrogate, count_parameters
@@ -20,21 +21,10 @@ from opbench.models.onet import (
     vector_branch,
 )
 from opbench.models.surrogate import load_surrogate
-from opbench.tasks import TaskSpec
 from opbench.train.checkpoint import module_tensors, save_checkpoint
 
 TINY = {"width": 8, "depth": 3, "conv_channels": [4, 8], "pool": 2}
 TINY_MODELS = [(build_deeponet, TINY), (build_multionet, {**TINY, "m": 2})]
-
-
-def grid_task(shape, in_channels=2, out_channels=1):
-    return TaskSpec(
-        name="steady",
-        layout="grid",
-        input_fields=tuple(f"in{i}" for i in range(in_channels)),
-        output_fields=tuple(f"out{i}" for i in range(out_channels)),
-        spatial_shape=shape,
-    )
 
 
 def deeponet_parameters(c_in, c_out, width, depth, p, conv_channels, pool):

@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import grid_task
 
 from opbench.config import TrainConfig
 from opbench.models import MODELS, count_parameters
@@ -19,7 +20,6 @@ from opbench.models.scot import (
     window_and_shift,
     window_partition,
 )
-from opbench.tasks import TaskSpec
 
 TINY = {
     "embed_dim": 8,
@@ -29,16 +29,6 @@ TINY = {
     "patch_size": 4,
     "skip_blocks": [1, 0],
 }
-
-
-def grid_task(shape, in_channels=2, out_channels=1, layout="grid"):
-    return TaskSpec(
-        name="steady",
-        layout=layout,
-        input_fields=tuple(f"in{i}" for i in range(in_channels)),
-        output_fields=tuple(f"out{i}" for i in range(out_channels)),
-        spatial_shape=shape,
-    )
 
 
 def build(shape, preset="small", **overrides):

@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+from conftest import grid_task
 
 from opbench import runner
 from opbench.errors import ConfigError
@@ -13,19 +14,7 @@ from opbench.models import MODELS, Surrogate, count_parameters
 from opbench.models.spectral import SineSpectralConv
 from opbench.models.surrogate import load_surrogate
 from opbench.ops.dst import dst2
-from opbench.tasks import TaskSpec
 from opbench.train.checkpoint import module_tensors, save_checkpoint
-
-
-def grid_task(shape, boundary="zero-dirichlet", in_channels=2, out_channels=1):
-    return TaskSpec(
-        name="steady",
-        layout="grid",
-        input_fields=tuple(f"in{i}" for i in range(in_channels)),
-        output_fields=tuple(f"out{i}" for i in range(out_channels)),
-        spatial_shape=shape,
-        boundary=boundary,
-    )
 
 
 def build(task, **overrides):

@@ -39,6 +39,33 @@ SMALL_TRAIN: dict[str, Any] = {
 weight decay 1e-4, lr ×0.5 at 25/50/75 % of the budget, batch 16, relative-L2 loss; 25
 epochs keeps the default run at a few minutes on two CPU cores."""
 
+ADAM_STEP_FIFTHS: dict[str, Any] = {
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "weight_decay": 1e-4,
+    "schedule": "step",
+    "milestones": [0.2, 0.4, 0.6, 0.8],
+    "gamma": 0.5,
+    "loss": "rel_l2",
+}
+"""The papers' recipe shared by FNO (×0.5 every 100 of 500 epochs), LSM (every 100 of 500)
+and DGenNO's MultiONet (every 400 of 2000): Adam lr 1e-3, weight decay 1e-4, lr ×0.5 at
+every fifth of the budget, relative-L2 loss. Presets add batch size and epochs."""
+
+CONDIFF_NOTEBOOK_TRAIN: dict[str, Any] = {
+    "optimizer": "adamw",
+    "lr": 1e-3,
+    "weight_decay": 1e-2,
+    "schedule": "step",
+    "milestones": [k / 8 for k in range(1, 8)],
+    "gamma": 0.5,
+    "loss": "abs_l2",
+    "epochs": 400,
+}
+"""ConDiff's notebooks (U-Net, DilResNet): AdamW lr 1e-3, weight decay 1e-2, ×0.5 every 50
+of 400 epochs, loss = batch mean of the absolute L2 norm of the error (they train in
+float64; opbench in float32). Presets add the batch size."""
+
 
 @dataclass(frozen=True)
 class ModelEntry:

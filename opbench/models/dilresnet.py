@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from opbench.data.base import Batch
-from opbench.models.base import SMALL_TRAIN, register_model
+from opbench.models.base import CONDIFF_NOTEBOOK_TRAIN, SMALL_TRAIN, register_model
 from opbench.tasks import TaskSpec
 
 CITATION = (
@@ -70,17 +70,7 @@ class DilResNet(nn.Module):
         # of 400 epochs, batch 8, loss = batch mean of the absolute L2 norm of the error.
         "paper": {
             "model": {"width": 32, "cells": 4},
-            "train": {
-                "optimizer": "adamw",
-                "lr": 1e-3,
-                "weight_decay": 1e-2,
-                "schedule": "step",
-                "milestones": [k / 8 for k in range(1, 8)],
-                "gamma": 0.5,
-                "batch_size": 8,
-                "loss": "abs_l2",
-                "epochs": 400,
-            },
+            "train": {**CONDIFF_NOTEBOOK_TRAIN, "batch_size": 8},
         },
     },
     citation=CITATION,

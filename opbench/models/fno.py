@@ -18,7 +18,7 @@ from neuralop.models import FNO
 from torch import Tensor, nn
 
 from opbench.data.base import Batch
-from opbench.models.base import SMALL_TRAIN, register_model
+from opbench.models.base import ADAM_STEP_FIFTHS, SMALL_TRAIN, register_model
 from opbench.tasks import TaskSpec
 
 CITATION = (
@@ -58,17 +58,7 @@ class FNOModel(nn.Module):
                 "n_layers": 4,
                 "domain_padding": 0.1,
             },
-            "train": {
-                "optimizer": "adam",
-                "lr": 1e-3,
-                "weight_decay": 1e-4,
-                "schedule": "step",
-                "milestones": [0.2, 0.4, 0.6, 0.8],
-                "gamma": 0.5,
-                "batch_size": 20,
-                "loss": "rel_l2",
-                "epochs": 500,
-            },
+            "train": {**ADAM_STEP_FIFTHS, "batch_size": 20, "epochs": 500},
         },
     },
     citation=CITATION,

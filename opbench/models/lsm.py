@@ -42,7 +42,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from opbench.data.base import Batch
-from opbench.models.base import SMALL_TRAIN, register_model
+from opbench.models.base import ADAM_STEP_FIFTHS, SMALL_TRAIN, register_model
 from opbench.tasks import TaskSpec
 
 CITATION = (
@@ -229,17 +229,7 @@ class LSM(nn.Module):
         # batch 20, relative L2.
         "paper": {
             "model": {"width": 64, "patch_size": 4, "num_basis": 12, "num_tokens": 4, "heads": 8},
-            "train": {
-                "optimizer": "adam",
-                "lr": 1e-3,
-                "weight_decay": 1e-4,
-                "schedule": "step",
-                "milestones": [0.2, 0.4, 0.6, 0.8],
-                "gamma": 0.5,
-                "batch_size": 20,
-                "loss": "rel_l2",
-                "epochs": 500,
-            },
+            "train": {**ADAM_STEP_FIFTHS, "batch_size": 20, "epochs": 500},
         },
     },
     citation=CITATION,

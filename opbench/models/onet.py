@@ -40,24 +40,14 @@ from torch import Tensor, nn
 
 from opbench.data.base import Batch
 from opbench.errors import unknown_name
-from opbench.models.base import SMALL_TRAIN
+from opbench.models.base import ADAM_STEP_FIFTHS, SMALL_TRAIN
 
 ONET_SMALL_TRAIN: dict[str, Any] = {**SMALL_TRAIN, "epochs": 100}
 """SMALL_TRAIN with 100 epochs: branch–trunk nets need more epochs than convolutional
 models, and an epoch of the small presets is cheap (measured: 230 samples at 64², 2 → 1
 channels, batch 16, about 0.5 s of CPU time on one thread)."""
 
-ONET_PAPER_TRAIN: dict[str, Any] = {
-    "optimizer": "adam",
-    "lr": 1e-3,
-    "weight_decay": 1e-4,
-    "schedule": "step",
-    "milestones": [0.2, 0.4, 0.6, 0.8],
-    "gamma": 0.5,
-    "batch_size": 50,
-    "loss": "rel_l2",
-    "epochs": 2000,
-}
+ONET_PAPER_TRAIN: dict[str, Any] = {**ADAM_STEP_FIFTHS, "batch_size": 50, "epochs": 2000}
 """The DGenNO recipe (models.md, MultiONet): Adam lr 1e-3, weight decay 1e-4, ×0.5 every
 400 of 2000 epochs, batch 50; relative-L2 loss (opbench's default). DeepONet uses it too:
 models.md gives no DeepONet recipe."""

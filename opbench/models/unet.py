@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from opbench.data.base import Batch
-from opbench.models.base import SMALL_TRAIN, register_model
+from opbench.models.base import CONDIFF_NOTEBOOK_TRAIN, SMALL_TRAIN, register_model
 from opbench.tasks import TaskSpec
 
 CITATION = (
@@ -83,17 +83,7 @@ class UNet(nn.Module):
         # epochs, batch 16, loss = batch mean of the absolute L2 norm of the error.
         "paper": {
             "model": {"width": 32, "depth": 3},
-            "train": {
-                "optimizer": "adamw",
-                "lr": 1e-3,
-                "weight_decay": 1e-2,
-                "schedule": "step",
-                "milestones": [k / 8 for k in range(1, 8)],
-                "gamma": 0.5,
-                "batch_size": 16,
-                "loss": "abs_l2",
-                "epochs": 400,
-            },
+            "train": {**CONDIFF_NOTEBOOK_TRAIN, "batch_size": 16},
         },
     },
     citation=CITATION,
