@@ -29,7 +29,7 @@ p_h × p_w pixels, with H heads of d = C/H channels and T learnable latent token
 3. the pixels attend back to the latent tokens, q = W_q x:  x ← softmax(q zᵀ) z + x;
 
 then the patches are put back in place. The basis frequencies k/K are a non-persistent
-buffer (the reference builds them with ``.cuda()``), so the model runs on any device.
+buffer (the reference hard-codes them on the GPU), so the model runs on any device.
 """
 
 from __future__ import annotations
