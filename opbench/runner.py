@@ -297,7 +297,7 @@ def _execute(
         metrics["test"] = test_scores.summary()
         for name, other in prepared.test_benchmarks.items():
             metrics[f"test@{name}"] = score(surrogate, other, "test", batch_size, device).summary()
-        cost = _cost(surrogate, benchmark, result, device, batch_size)
+        cost = _cost(surrogate, result, device, *_timings(surrogate, benchmark, device, batch_size))
         _write_predictions(run_dir / "predictions.nc", benchmark, test_scores.predictions)
         _plot_samples(run_dir / "samples.png", benchmark, test_scores.predictions)
         files.update(samples="samples.png", predictions="predictions.nc")
@@ -305,7 +305,7 @@ def _execute(
         metrics["test"] = {
             name: _null_summary() for name in (*benchmark.task.metrics, *benchmark.physics_metrics)
         }
-        cost = _null_cost(surrogate, result, device)
+        cost = _cost(surrogate, result, device)
     plot_loss_curve(result.history, run_dir / "loss_curve.png", benchmark.task.primary_metric)
 
     record = {
@@ -347,18 +347,12 @@ def _execute(
 
 def _cost(
     surrogate: Surrogate,
-    benchmark: Benchmark,
     result: TrainResult,
     device: torch.device,
-    batch_size: int,
+    infer_ms: float | None = None,
+    solver_ms: float | None = None,
 ) -> dict[str, Any]:
-    test = benchmark.splits["test"]
-    infer_ms = timing.inference_ms_per_sample(surrogate, test, batch_size, device)
-    solver_ms = (
-        timing.solver_ms_per_sample(benchmark.solve_one, len(test))
-        if benchmark.solve_one is not None
-        else None
-    )
+    """The record's cost section; a diverged run has no inference or solver timings."""
     return {
         "params": count_parameters(surrogate),
         "train_seconds": result.train_seconds,
@@ -366,26 +360,25 @@ def _cost(
         "samples_per_second": result.samples_per_second,
         "infer_ms_per_sample": infer_ms,
         "solver_ms_per_sample": solver_ms,
-        "speedup": solver_ms / infer_ms if solver_ms is not None else None,
+        "speedup": solver_ms / infer_ms if None not in (solver_ms, infer_ms) else None,
         "peak_memory_mb": timing.peak_memory_mb(device),
         "threads": torch.get_num_threads(),
         "device": device.type,
     }
 
 
-def _null_cost(surrogate: Surrogate, result: TrainResult, device: torch.device) -> dict[str, Any]:
-    return {
-        "params": count_parameters(surrogate),
-        "train_seconds": result.train_seconds,
-        "epochs": result.epochs_run,
-        "samples_per_second": result.samples_per_second,
-        "infer_ms_per_sample": None,
-        "solver_ms_per_sample": None,
-        "speedup": None,
-        "peak_memory_mb": timing.peak_memory_mb(device),
-        "threads": torch.get_num_threads(),
-        "device": device.type,
-    }
+def _timings(
+    surrogate: Surrogate, benchmark: Benchmark, device: torch.device, batch_size: int
+) -> tuple[float, float | None]:
+    """Inference ms/sample of the surrogate and of the numerical solver (if any)."""
+    test = benchmark.splits["test"]
+    infer_ms = timing.inference_ms_per_sample(surrogate, test, batch_size, device)
+    solver_ms = (
+        timing.solver_ms_per_sample(benchmark.solve_one, len(test))
+        if benchmark.solve_one is not None
+        else None
+    )
+    return infer_ms, solver_ms
 
 
 def _null_summary() -> dict[str, Any]:

@@ -43,6 +43,7 @@ from torch import Tensor, nn
 
 from opbench.data.base import Batch
 from opbench.models.base import ADAM_STEP_FIFTHS, SMALL_TRAIN, register_model
+from opbench.models.unet import double_conv
 from opbench.tasks import TaskSpec
 
 CITATION = (
@@ -51,19 +52,6 @@ CITATION = (
 )
 LEVELS = 5
 """U-Net levels: the coarsest map is 2^(LEVELS−1) = 16 times smaller than the input."""
-
-
-def double_conv(in_channels: int, out_channels: int, mid_channels: int | None = None) -> nn.Module:
-    """(conv 3×3 without bias, batch norm, ReLU) ×2."""
-    mid_channels = mid_channels or out_channels
-    return nn.Sequential(
-        nn.Conv2d(in_channels, mid_channels, 3, padding=1, bias=False),
-        nn.BatchNorm2d(mid_channels),
-        nn.ReLU(inplace=True),
-        nn.Conv2d(mid_channels, out_channels, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels),
-        nn.ReLU(inplace=True),
-    )
 
 
 class NeuralSpectralBlock(nn.Module):

@@ -26,12 +26,17 @@ CITATION = (
 )
 
 
-def double_conv(in_channels: int, out_channels: int) -> nn.Sequential:
+def double_conv(
+    in_channels: int, out_channels: int, mid_channels: int | None = None
+) -> nn.Sequential:
+    """(3×3 conv without bias, batch norm, ReLU) ×2; the first conv maps to ``mid_channels``
+    (default ``out_channels``). Shared by the U-Net and LSM's U-Net backbone."""
+    mid_channels = mid_channels or out_channels
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
-        nn.BatchNorm2d(out_channels),
+        nn.Conv2d(in_channels, mid_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(mid_channels),
         nn.ReLU(inplace=True),
-        nn.Conv2d(out_channels, out_channels, 3, padding=1, bias=False),
+        nn.Conv2d(mid_channels, out_channels, 3, padding=1, bias=False),
         nn.BatchNorm2d(out_channels),
         nn.ReLU(inplace=True),
     )
