@@ -88,13 +88,27 @@ def list_command(
 @user_errors
 def generate(
     family: Annotated[str, typer.Argument(help="dataset family, e.g. condiff")],
-    config: Annotated[str, typer.Option(help="config name, e.g. cubic0.1_grid64")],
-    n_train: Annotated[int, typer.Option(min=0, help="training samples")] = 1000,
-    n_test: Annotated[int, typer.Option(min=0, help="test samples")] = 200,
-    seed: Annotated[int, typer.Option(help="generator seed")] = 0,
-    out: Annotated[Path, typer.Option(help="ROOT: the directory that will hold <config>/")] = Path(
-        "data"
-    ),
+    config: Annotated[str, typer.Option(help="config name, e.g. cubic0.1_grid64, cavity/bc")],
+    n_train: Annotated[
+        int | None, typer.Option(min=0, help="condiff: training samples (default 256)")
+    ] = None,
+    n_test: Annotated[
+        int | None, typer.Option(min=0, help="condiff: test samples (default 64)")
+    ] = None,
+    n_cases: Annotated[
+        int | None, typer.Option(min=1, help="cfdbench: cases per subset (default 20)")
+    ] = None,
+    frames: Annotated[
+        int | None, typer.Option(min=2, help="cfdbench: frames per case (default 41)")
+    ] = None,
+    frame_size: Annotated[
+        int | None, typer.Option(min=4, help="cfdbench: frame grid H = W")
+    ] = None,
+    solver_cells: Annotated[
+        int | None, typer.Option(min=8, help="cfdbench: solver cells across the height")
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="generator seed (default 0)")] = None,
+    out: Annotated[Path, typer.Option(help="ROOT: the directory to write into")] = Path("data"),
     workers: Annotated[int | None, typer.Option(min=1, help="processes (default: cores)")] = None,
 ) -> None:
     """Generate a dataset with opbench's solver, in the real on-disk format."""
@@ -102,19 +116,27 @@ def generate(
 
     dataset = DATASETS.get(family)
     dataset.check_config(config)
-    report = dataset.generate(
-        config, out, n_train=n_train, n_test=n_test, seed=seed, workers=workers
-    )
-    console.print(f"wrote {report.path}")
-    console.print(
-        f"  {report.n_train} train + {report.n_test} test samples in "
-        f"{report.seconds:.1f} s ({report.samples_per_second:.1f} samples/s)"
-    )
-    if report.acceptance_rate is not None:
-        console.print(
-            f"  acceptance rate {report.acceptance_rate:.3g} "
-            f"({report.accepted} of {report.proposals} proposals)"
+    given = {
+        "n_train": n_train,
+        "n_test": n_test,
+        "n_cases": n_cases,
+        "frames": frames,
+        "frame_size": frame_size,
+        "solver_cells": solver_cells,
+        "seed": seed,
+        "workers": workers,
+    }
+    options = {name: value for name, value in given.items() if value is not None}
+    foreign = [name for name in options if name not in dataset.generate_options]
+    if foreign:
+        accepted = ", ".join(f"--{n.replace('_', '-')}" for n in dataset.generate_options)
+        raise OpbenchError(
+            f"--{foreign[0].replace('_', '-')} does not apply to {family}; it takes {accepted}"
         )
+    report = dataset.generate(config, out, **options)
+    console.print(f"wrote {report.path}")
+    for line in report.lines():
+        console.print(f"  {line}", highlight=False)
 
 
 @data_app.command("validate")
@@ -218,3 +240,36 @@ def leaderboard(
         raise OpbenchError(f"no run records (*/record.json) under {runs}")
     for path in write_leaderboard(records, out):
         console.print(f"wrote {path}")
+
+
+@app.command("solve")
+@user_errors
+def solve(
+    problem: Annotated[str, typer.Argument(help="cavity, tube, dam or cylinder")],
+    re: Annotated[float, typer.Option("--re", help="Reynolds number U·L/ν")],
+    out: Annotated[Path, typer.Option(help="directory for u.npy, v.npy, p.npy, solve.json")],
+    grid: Annotated[int, typer.Option(help="solver cells across the domain height")] = 64,
+    until: Annotated[
+        str | None,
+        typer.Option(help="'steady' or an end time in L/U (default: steady; cylinder 150)"),
+    ] = None,
+    width: Annotated[float | None, typer.Option(help="domain width in L")] = None,
+    blockage: Annotated[float | None, typer.Option(help="cylinder: D/H (default 0.1)")] = None,
+    barrier_height: Annotated[float | None, typer.Option(help="dam: in L (default 0.3)")] = None,
+    barrier_width: Annotated[float | None, typer.Option(help="dam: in L (default 0.125)")] = None,
+    reference: Annotated[
+        Path | None, typer.Option(help="cavity: y,u,x,v centreline table to compare with")
+    ] = None,
+) -> None:
+    """Solve one non-dimensional CFDBench-style flow (U = L = 1, ν = 1/Re) and write it."""
+    from opbench.data.cfdbench import solve as library
+
+    options = {
+        "width": width,
+        "blockage": blockage,
+        "barrier_height": barrier_height,
+        "barrier_width": barrier_width,
+    }
+    report = library.solve(problem, re, grid, out, until, options, reference)
+    for line in report.lines():
+        console.print(line, highlight=False)

@@ -29,9 +29,10 @@ from opbench.environment import environment, git_revision
 from opbench.errors import ConfigError, OpbenchError, RunInterrupted
 from opbench.eval import timing
 from opbench.eval.evaluator import score
+from opbench.eval.rollout import score_rollout
 from opbench.io import atomic_path, write_json_atomic
 from opbench.models import MODELS, Surrogate, count_parameters
-from opbench.results.plots import plot_loss_curve, plot_samples
+from opbench.results.plots import plot_loss_curve, plot_rollout, plot_samples
 from opbench.results.record import SCHEMA_VERSION, write_record
 from opbench.train import distributed
 from opbench.train.checkpoint import load_checkpoint, load_module_tensors
@@ -178,9 +179,8 @@ def run(
 def _new_run_dir(spec: RunSpec, out: Path) -> str:
     """Create ``out/<run-id>/`` with the resolved ``config.json``."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    run_id = (
-        f"{stamp}-{spec.model}-{spec.dataset}-{spec.config}-s{spec.seed}-{uuid.uuid4().hex[:6]}"
-    )
+    config = spec.config.replace("/", "_")  # CFDBench configs: cavity/bc → cavity_bc
+    run_id = f"{stamp}-{spec.model}-{spec.dataset}-{config}-s{spec.seed}-{uuid.uuid4().hex[:6]}"
     run_dir = Path(out) / run_id
     run_dir.mkdir(parents=True)
     write_json_atomic(run_dir / CONFIG_FILE, spec.to_dict())
@@ -282,6 +282,7 @@ def _execute(
         return RunResult(run_dir, None)
 
     metrics: dict[str, Any] = {}
+    rollout: dict[str, Any] | None = None
     cost: dict[str, Any] = {}
     files = {
         "config": CONFIG_FILE,
@@ -299,8 +300,12 @@ def _execute(
             metrics[f"test@{name}"] = score(surrogate, other, "test", batch_size, device).summary()
         cost = _cost(surrogate, result, device, *_timings(surrogate, benchmark, device, batch_size))
         _write_predictions(run_dir / "predictions.nc", benchmark, test_scores.predictions)
-        _plot_samples(run_dir / "samples.png", benchmark, test_scores.predictions)
-        files.update(samples="samples.png", predictions="predictions.nc")
+        files["predictions"] = "predictions.nc"
+        if _plot_samples(run_dir / "samples.png", benchmark, test_scores.predictions):
+            files["samples"] = "samples.png"
+        if benchmark.rollout is not None:
+            rollout = _rollout(run_dir, surrogate, benchmark, batch_size, device)
+            files["rollout"] = "rollout.png"
     else:
         metrics["test"] = {
             name: _null_summary() for name in (*benchmark.task.metrics, *benchmark.physics_metrics)
@@ -336,6 +341,7 @@ def _execute(
             "history": result.history,
         },
         "metrics": metrics,
+        **({"rollout": rollout} if rollout is not None else {}),
         "cost": cost,
         "environment": environment(device),
         "primary_metric": benchmark.task.primary_metric,
@@ -343,6 +349,23 @@ def _execute(
     }
     write_record(run_dir, record)
     return RunResult(run_dir, record)
+
+
+def _rollout(
+    run_dir: Path,
+    surrogate: Surrogate,
+    benchmark: Benchmark,
+    batch_size: int,
+    device: torch.device,
+) -> dict[str, Any]:
+    """Score the multi-step test and plot its primary-metric curve."""
+    assert benchmark.rollout is not None
+    task = benchmark.task
+    scores = score_rollout(surrogate, benchmark.rollout, task.metrics, batch_size, device)
+    plot_rollout(
+        scores.curves, run_dir / "rollout.png", benchmark.rollout.delta_t, task.primary_metric
+    )
+    return scores.summary(benchmark.rollout)
 
 
 def _cost(
@@ -407,15 +430,33 @@ def _write_predictions(path: Path, benchmark: Benchmark, predictions: torch.Tens
         dataset.to_netcdf(tmp, engine="h5netcdf")
 
 
-def _plot_samples(path: Path, benchmark: Benchmark, predictions: torch.Tensor) -> None:
+def _plot_samples(path: Path, benchmark: Benchmark, predictions: torch.Tensor) -> bool:
+    """Draw the first few test samples; ``False`` if the task has no image shape.
+
+    A task may name the inputs worth drawing (``extra["plotted_inputs"]``, e.g. not
+    CFDBench's constant parameter channels); points on a fixed frame grid are drawn as
+    images of ``extra["frame_shape"]``.
+    """
+    task = benchmark.task
+    shape = task.spatial_shape or task.extra.get("frame_shape")
+    if shape is None:
+        return False
     test = benchmark.splits["test"].tensors
     n = min(N_PLOTTED_SAMPLES, predictions.shape[0])
+    shown = task.extra.get("plotted_inputs", task.input_fields)
+    channels = [task.input_fields.index(name) for name in shown]
+
+    def images(t: torch.Tensor) -> torch.Tensor:
+        return t[:n].reshape(n, t.shape[1], *shape)
+
     plot_samples(
-        test["x"][:n],
-        test["y"][:n],
-        predictions[:n],
-        benchmark.task.input_fields,
-        benchmark.task.output_fields,
+        images(test["x"][:, channels]),
+        images(test["y"]),
+        images(predictions),
+        shown,
+        task.output_fields,
         path,
         [f"test sample {i}" for i in range(n)],
+        axes_order=task.extra.get("axes_order", "xy"),
     )
+    return True

@@ -1,8 +1,12 @@
 """TaskSpec: what a model sees and must predict.
 
-Models are built from a TaskSpec, never from dataset internals. A grid task's batch holds
-``x`` (B, C_in, H, W) and ``y`` (B, C_out, H, W); the model returns a tensor shaped like
-``y``.
+Models are built from a TaskSpec, never from dataset internals. A ``grid`` or
+``grid-timestep`` task's batch holds ``x`` (B, C_in, H, W) and ``y`` (B, C_out, H, W); the
+model returns a tensor shaped like ``y``. A ``points`` task's batch holds per-point inputs
+``x`` (B, C_in, N) and targets ``y`` (B, C_out, N); ``extra["coordinate_fields"]`` names the
+input channels that are query coordinates, every other input channel is constant over the
+points of a sample (e.g. case parameters). Any layout may carry ``mask`` (B, 1, ...): 1 on
+the points that are scored.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ class TaskSpec:
             advanced in time) or ``points`` (point clouds).
         input_fields: names of the input channels, in channel order.
         output_fields: names of the output channels, in channel order.
-        spatial_shape: (H, W) for grid layouts, ``None`` otherwise.
+        spatial_shape: (H, W) for grid layouts, ``None`` for points.
         periodic: whether the domain is periodic (spectral models pad when it is not).
         boundary: the boundary condition of the outputs, e.g. ``zero-dirichlet``.
         metrics: names of the metrics scored on the test split.

@@ -57,3 +57,38 @@ def test_summary_uses_sample_std():
     assert summary["std"] == pytest.approx(math.sqrt((9 + 4 + 1 + 36) / 3))
     assert summary["median"] == pytest.approx(2.5)
     assert (summary["min"], summary["max"], summary["n"]) == (1.0, 10.0, 4)
+
+
+def test_masked_metrics_count_only_masked_points():
+    # Two channels on 4 points; the mask drops the last point, where the error is huge.
+    target = torch.tensor([[[1.0, 2.0, 0.0, 5.0], [1.0, 0.0, 2.0, 5.0]]])
+    prediction = target.clone()
+    prediction[0, 0, 0] = 2.0  # error 1 on (u, point 0)
+    prediction[0, :, 3] = 100.0  # outside the mask
+    mask = torch.tensor([[[1.0, 1.0, 1.0, 0.0]]])
+    # 6 counted values; squared errors sum to 1; mean(Y²) = (1 + 4 + 0 + 1 + 0 + 4) / 6.
+    assert METRICS.get("mse")(prediction, target, mask).item() == pytest.approx(1 / 6)
+    assert METRICS.get("mae")(prediction, target, mask).item() == pytest.approx(1 / 6)
+    assert METRICS.get("nmse")(prediction, target, mask).item() == pytest.approx(1 / 10)
+    assert METRICS.get("rel_l2")(prediction, target, mask).item() == pytest.approx(
+        math.sqrt(1 / 10)
+    )
+    assert METRICS.get("max_err")(prediction, target, mask).item() == pytest.approx(1.0)
+    # nmse_u: channel 0 only: squared error 1 over 3 points, mean(u²) = 5 / 3.
+    assert METRICS.get("nmse_u")(prediction, target, mask).item() == pytest.approx(1 / 5)
+
+
+def test_a_mask_of_ones_changes_nothing():
+    generator = torch.Generator().manual_seed(0)
+    target = torch.randn(3, 2, 5, 6, generator=generator)
+    prediction = target + 0.1 * torch.randn(3, 2, 5, 6, generator=generator)
+    ones = torch.ones(3, 1, 5, 6)
+    for name in METRICS.names():
+        metric = METRICS.get(name)
+        assert torch.allclose(metric(prediction, target, ones), metric(prediction, target))
+
+
+def test_mask_shape_is_checked():
+    target = torch.zeros(2, 2, 4, 4)
+    with pytest.raises(ValueError, match="mask shape"):
+        METRICS.get("mse")(target, target, torch.ones(2, 1, 4, 5))

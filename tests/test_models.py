@@ -14,14 +14,36 @@ from opbench.train.checkpoint import module_tensors, save_checkpoint
 SHAPES = [(16, 16), (64, 64), (66, 65)]
 
 
-@pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("name", MODELS.names())
-def test_forward_backward_and_output_shape(name, shape):
+def timestep_task(shape) -> TaskSpec:
+    """A CFDBench-like step: (u, v, mask, one case parameter) → (u, v)."""
+    return TaskSpec(
+        name="autoregressive",
+        layout="grid-timestep",
+        input_fields=("u", "v", "mask", "p0"),
+        output_fields=("u", "v"),
+        spatial_shape=shape,
+        metrics=("nmse",),
+        primary_metric="nmse",
+    )
+
+
+GRID_TASKS = {"grid": grid_task, "grid-timestep": timestep_task}
+
+
+@pytest.mark.parametrize(
+    ("name", "layout", "shape"),
+    [(n, "grid", shape) for n, e in MODELS.items() if "grid" in e.layouts for shape in SHAPES]
+    + [(n, "grid-timestep", (66, 65)) for n, e in MODELS.items() if "grid-timestep" in e.layouts],
+)
+def test_forward_backward_and_output_shape(name, layout, shape):
     entry = MODELS.get(name)
-    task = grid_task(shape)
+    task = GRID_TASKS[layout](shape)
     torch.manual_seed(0)
     net = entry.build(task, **entry.preset("small")["model"])
-    batch = {"x": torch.randn(2, 2, *shape), "y": torch.randn(2, 1, *shape)}
+    batch = {
+        "x": torch.randn(2, task.in_channels, *shape),
+        "y": torch.randn(2, task.out_channels, *shape),
+    }
     if entry.fitted:
         net.fit(batch["x"], batch["y"])
         assert count_parameters(net) == 0

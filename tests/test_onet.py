@@ -1,5 +1,6 @@
 """DeepONet and MultiONet: the Cartesian product, the trunk evaluated once per grid,
-MultiONet's defining properties (G ≡ b_0 at initialisation, DeepONet's parameters + m)."""
+MultiONet's defining properties (G ≡ b_0 at initialisation, DeepONet's parameters + m), and
+the points layout (constant channels in the branch, per-sample coordinates in the trunk)."""
 
 import math
 from itertools import pairwise
@@ -8,7 +9,10 @@ import pytest
 import torch
 from conftest import grid_task
 
+from opbench.config import TrainConfig
+from opbench.data.base import SampleSet
 from opbench.errors import ConfigError
+from opbench.eval.metrics import METRICS
 from opbench.models import MODELS, Surrogate, count_parameters
 from opbench.models.deeponet import DeepONet, build_deeponet
 from opbench.models.multionet import MultiONet, build_multionet
@@ -21,10 +25,13 @@ from opbench.models.onet import (
     vector_branch,
 )
 from opbench.models.surrogate import load_surrogate
+from opbench.tasks import TaskSpec
 from opbench.train.checkpoint import module_tensors, save_checkpoint
+from opbench.train.trainer import Trainer, seed_everything
 
 TINY = {"width": 8, "depth": 3, "conv_channels": [4, 8], "pool": 2}
-TINY_MODELS = [(build_deeponet, TINY), (build_multionet, {**TINY, "m": 2})]
+TINY_M = {**TINY, "m": 2}
+TINY_MODELS = [(build_deeponet, TINY), (build_multionet, TINY_M)]
 
 
 def deeponet_parameters(c_in, c_out, width, depth, p, conv_channels, pool):
@@ -239,3 +246,197 @@ def test_checkpoint_round_trip(name, tmp_path):
         fresh(batch)  # fills the cache with the initial trunk
         fresh.load_state_dict(surrogate.state_dict())
         assert torch.equal(fresh(batch), surrogate(batch))
+
+
+# --- points layout ---------------------------------------------------------------------
+
+POINT_MODELS = [(build_deeponet, {"width": 8, "depth": 3, "p": 6}), (build_multionet, TINY_M)]
+
+
+def points_task(input_fields, coordinate_fields, out_channels=1, **extra) -> TaskSpec:
+    return TaskSpec(
+        name="points",
+        layout="points",
+        input_fields=tuple(input_fields),
+        output_fields=tuple(f"out{i}" for i in range(out_channels)),
+        extra={"coordinate_fields": coordinate_fields, **extra},
+    )
+
+
+# CFDBench-like: case parameters interleaved with the (t, x, y) coordinates
+MIXED_FIELDS = ("vel", "t", "rho", "x", "y")
+MIXED_COORDINATES = ("t", "x", "y")
+
+
+def points_input(constants, coordinates):
+    """x (B, F + d, N): the constants (B, F) repeated at every point, then the
+    coordinates (B, N, d) as channels."""
+    n = coordinates.shape[1]
+    return torch.cat([constants[:, :, None].expand(-1, -1, n), coordinates.transpose(1, 2)], 1)
+
+
+def mixed_input(batch, n, generator=None):
+    """x (B, 5, N) in MIXED_FIELDS order: per-sample constants vel, rho, per-sample random
+    coordinates t, x, y."""
+    constants = torch.randn(batch, 2, generator=generator)
+    coordinates = torch.rand(batch, n, 3, generator=generator)
+    x = points_input(constants, coordinates)  # vel, rho, t, x, y
+    return x[:, [0, 2, 1, 3, 4]]
+
+
+def with_random_head(net):
+    """Nonzero bias and (MultiONet) layer weights, so that every output depends on both nets."""
+    with torch.no_grad():
+        net.bias.normal_()
+        if isinstance(net, MultiONet):
+            net.layer_weights.normal_()
+    return net
+
+
+def test_branch_trunk_models_support_the_points_layout():
+    for name in ("deeponet", "multionet"):
+        assert MODELS.get(name).layouts == ("grid", "points")
+
+
+@pytest.mark.parametrize("out_channels", [1, 2])
+@pytest.mark.parametrize(("build", "hp"), POINT_MODELS)
+def test_points_output_shape_with_per_sample_coordinates(build, hp, out_channels):
+    torch.manual_seed(6)
+    net = build(points_task(MIXED_FIELDS, MIXED_COORDINATES, out_channels), **hp)
+    assert net.points.branch == (0, 2) and net.points.coordinates == (1, 3, 4)
+    assert net.branch.mlp.layers[0].in_features == 2 and net.trunk.layers[0].in_features == 3
+    x = mixed_input(3, 50)
+    assert not torch.equal(x[0, 1], x[1, 1])  # each sample has its own points
+    assert net({"x": x}).shape == (3, out_channels, 50)
+
+
+def test_points_presets_build_and_ignore_the_grid_hyperparameters():
+    task = points_task(MIXED_FIELDS, MIXED_COORDINATES, 2)
+    x = mixed_input(2, 7)
+    for name in ("deeponet", "multionet"):
+        for preset in ("small", "paper"):
+            hp = MODELS.get(name).preset(preset)["model"]
+            net = MODELS.get(name).build(task, **hp)
+            assert net({"x": x}).shape == (2, 2, 7)
+            assert not any(isinstance(m, torch.nn.Conv2d) for m in net.modules())
+
+
+@pytest.mark.parametrize(("build", "hp"), POINT_MODELS)
+def test_points_on_the_grid_points_equal_the_branch_trunk_formula(build, hp):
+    """Branch input a (B, F), queries the H·W grid points in the grid path's order: the
+    points path is (1/m) Σ_l w_{l,c} ⟨b_c^(l)(a), t^(l)(x_n)⟩ + b_{0,c} (DeepONet: m = 1,
+    w = 1, the last layer), computed here from the branch and trunk modules."""
+    torch.manual_seed(7)
+    c_out, shape = 2, (5, 4)
+    net = with_random_head(build(points_task(("a0", "a1", "x", "y"), ("x", "y"), c_out), **hp))
+    a = torch.randn(3, 2)
+    coords = grid_coordinates(shape, a.device, a.dtype)  # (20, 2)
+    output = net({"x": points_input(a, coords.expand(3, -1, -1))})
+
+    branch, trunk = net.branch.states(a), net.trunk.states(coords)
+    if isinstance(net, MultiONet):
+        layers, weights = range(1, 3), net.layer_weights  # the last m = 2 of L = 3
+    else:
+        layers, weights = [2], torch.ones(1, c_out)
+    expected = torch.zeros(3, c_out, 20)
+    for k, layer in enumerate(layers):
+        p = trunk[layer].shape[-1]
+        for c in range(c_out):
+            inner = branch[layer][:, c * p : (c + 1) * p] @ trunk[layer].T  # (B, N)
+            expected[:, c] += weights[k, c] * inner / len(layers)
+    expected += net.bias[None, :, None]
+    assert torch.allclose(output, expected, atol=1e-6)
+    assert torch.allclose(output, net.forward_points(a, coords), atol=1e-6)
+
+
+@pytest.mark.parametrize(("build", "hp"), POINT_MODELS)
+def test_points_outputs_follow_each_sample_s_own_points(build, hp):
+    """Permuting the points of one sample permutes its outputs and leaves the others."""
+    torch.manual_seed(8)
+    net = with_random_head(build(points_task(MIXED_FIELDS, MIXED_COORDINATES, 2), **hp))
+    x = mixed_input(3, 50)
+    permutation = torch.randperm(50)
+    permuted = x.clone()
+    permuted[1] = x[1][:, permutation]
+    with torch.no_grad():
+        before, after = net({"x": x}), net({"x": permuted})
+    assert torch.allclose(after[1], before[1][:, permutation], atol=1e-6)
+    assert not torch.allclose(after[1], before[1], atol=1e-3)
+    assert torch.equal(after[[0, 2]], before[[0, 2]])
+
+
+@pytest.mark.parametrize(("build", "hp"), POINT_MODELS)
+def test_points_gradient_reaches_branch_and_trunk(build, hp):
+    torch.manual_seed(9)
+    net = with_random_head(build(points_task(MIXED_FIELDS, MIXED_COORDINATES), **hp))
+    net({"x": mixed_input(3, 20)}).square().mean().backward()
+    for weight in (net.branch.mlp.layers[0].weight, net.trunk.layers[0].weight):
+        assert weight.grad is not None and weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("build", [build_deeponet, build_multionet])
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [
+        (
+            TaskSpec("points", "points", ("a", "x"), ("u",)),
+            r"lacks extra\['coordinate_fields'\]",
+        ),
+        (points_task(("a", "x"), ("x", "z")), r"\['z'\] are not among its input fields"),
+        (points_task(("a", "x"), "x"), "must be a non-empty list"),
+        (points_task(("a", "x"), ()), "must be a non-empty list"),
+        (points_task(("a", "x"), ("x", "x")), "repeats a name"),
+        (points_task(("t", "x"), ("t", "x")), "leaves the branch no input"),
+    ],
+)
+def test_points_task_with_bad_coordinate_fields_is_a_config_error(build, task, message):
+    with pytest.raises(ConfigError, match=message):
+        build(task, width=8, depth=3)
+
+
+def test_branch_trunk_builders_reject_other_layouts():
+    task = TaskSpec("rollout", "grid-timestep", ("u",), ("u",), spatial_shape=(8, 8))
+    with pytest.raises(ConfigError, match="grid, points"):
+        build_deeponet(task, width=8, depth=3)
+
+
+def separable_points(n_samples, n_points, generator):
+    """u(t, x, y; a) = a sin(πx) cos(πy) exp(−t), a ~ U[0.5, 2] per sample, (t, x, y) ~
+    U[0, 1]³ per point."""
+    a = 0.5 + 1.5 * torch.rand(n_samples, 1, generator=generator)
+    coordinates = torch.rand(n_samples, n_points, 3, generator=generator)
+    t, x, y = coordinates.unbind(-1)
+    u = a * torch.sin(math.pi * x) * torch.cos(math.pi * y) * torch.exp(-t)
+    return SampleSet({"x": points_input(a, coordinates), "y": u[:, None]})
+
+
+def test_deeponet_learns_a_separable_points_task(tmp_path):
+    generator = torch.Generator().manual_seed(10)
+    train, val = separable_points(64, 64, generator), separable_points(16, 64, generator)
+    task = points_task(("a", "t", "x", "y"), ["t", "x", "y"])  # a list, as JSON reloads it
+    mean_prediction = train.tensors["y"].mean(0, keepdim=True).expand_as(val.tensors["y"])
+    mean_error = METRICS.get("rel_l2")(mean_prediction, val.tensors["y"]).mean().item()
+    assert mean_error > 0.9  # cos(πy) averages out: the mean field explains almost nothing
+
+    seed_everything(0)
+    hp = {"width": 32, "depth": 3, "p": 32}
+    surrogate = Surrogate(build_deeponet(task, **hp), task.in_channels, task.out_channels)
+    trainer = Trainer(
+        surrogate,
+        TrainConfig(epochs=8, batch_size=8, lr=3e-3),
+        primary_metric="rel_l2",
+        checkpoint_dir=tmp_path,
+        model_meta={"model": "deeponet", "hyperparameters": hp, "task": task.to_dict()},
+        seed=0,
+        device=torch.device("cpu"),
+        progress=False,
+    )
+    result = trainer.fit(train, val)
+    assert result.status == "ok"
+    assert result.best_val < 0.5 * mean_error
+    # the checkpoint rebuilds the points model from its stored task alone
+    loaded = load_surrogate(tmp_path / "best.safetensors").eval()
+    prediction = loaded({"x": val.tensors["x"]})
+    assert METRICS.get("rel_l2")(prediction, val.tensors["y"]).mean().item() == pytest.approx(
+        result.best_val, rel=1e-5
+    )

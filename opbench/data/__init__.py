@@ -12,6 +12,7 @@ from opbench.registry import Registry
 DATASETS: Registry[DatasetFamily] = Registry("dataset", entry_point_group="opbench.datasets")
 
 from opbench.data import condiff  # noqa: E402  (registers the family)
+from opbench.data.cfdbench import family as _cfdbench  # noqa: E402, F401  (registers it)
 
 
 def load_benchmark(
@@ -22,8 +23,9 @@ def load_benchmark(
     **options: Any,
 ) -> Benchmark:
     """A family's config and task as a Benchmark; ``options`` are the family's data options
-    (ConDiff: n_train, n_test, seed, val_fraction, k_to_vertex). Without ``data_dir`` the
-    data is generated once into the cache."""
+    (ConDiff: n_train, n_test, seed, val_fraction, k_to_vertex; CFDBench: see
+    :class:`~opbench.data.cfdbench.family.CFDBenchOptions`). Without ``data_dir`` the data
+    is generated once into the cache."""
     from opbench.config import build_dataclass
 
     dataset = DATASETS.get(family)

@@ -27,7 +27,8 @@ class SampleSet(torch.utils.data.Dataset):
     """A split held in memory: tensors that share their leading (sample) dimension.
 
     ``x`` and ``y`` are the model input and target; other keys (raw float64 arrays for a
-    physics metric, masks, case parameters) travel alongside.
+    physics metric, case parameters) travel alongside. A ``mask`` (N, 1, ...) of ones on
+    the cells that count (fluid cells) restricts every metric to those cells.
     """
 
     def __init__(self, tensors: dict[str, Tensor]) -> None:
@@ -64,6 +65,28 @@ class SampleSet(torch.utils.data.Dataset):
             yield {name: self.tensors[name][index] for name in names}
 
 
+@dataclass(frozen=True)
+class Rollout:
+    """A multi-step test: start inputs and the true frames that follow them.
+
+    Attributes:
+        start: the inputs at step 0 (``x`` (N, C_in, ...), ``mask`` and any other batch
+            keys the model reads, e.g. ``t``).
+        targets: the true states after each step, (N, S, C_out, ...).
+        valid: (N, S) boolean; False where a case has no frame for that step.
+        state_channels: the input channels the model's outputs replace at each step (output
+            channel c goes to input channel ``state_channels[c]``).
+        delta_t: physical time per step; k: frames per step in the files.
+    """
+
+    start: SampleSet
+    targets: Tensor
+    valid: Tensor
+    state_channels: tuple[int, ...]
+    delta_t: float
+    k: int
+
+
 @dataclass
 class Benchmark:
     """A dataset config and task resolved into data a run can use.
@@ -81,6 +104,7 @@ class Benchmark:
         physics_loss: a differentiable PDE-residual loss ``fn(prediction, batch) -> scalar``
             on the physical prediction (``train.physics_weight``); ``None`` if the family
             has none.
+        rollout: the multi-step test of a time-stepping task; ``None`` otherwise.
     """
 
     family: str
@@ -91,19 +115,17 @@ class Benchmark:
     physics_metrics: dict[str, PhysicsMetric] = field(default_factory=dict)
     solve_one: Callable[[int], None] | None = None
     physics_loss: Callable[[Tensor, Batch], Tensor] | None = None
+    rollout: Rollout | None = None
 
 
 class GenerationReport(Protocol):
-    """What a generator reports: where it wrote, sizes, time, and rejection statistics."""
+    """What a generator reports: where it wrote, how long it took, and a summary."""
 
     path: Path
-    n_train: int
-    n_test: int
     seconds: float
-    samples_per_second: float
-    proposals: int | None
-    accepted: int | None
-    acceptance_rate: float | None
+
+    def lines(self) -> list[str]:
+        """Human-readable summary lines (sizes, rates, rejection statistics)."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +147,8 @@ class DatasetFamily(Protocol):
     default_task: str
     options_type: type
     """Dataclass of the family's data options (``--set data.<name>=value``)."""
+    generate_options: tuple[str, ...]
+    """Keyword options :meth:`generate` accepts (``opbench data generate --<option>``)."""
 
     def configs(self) -> list[str]:
         """The published config names."""

@@ -65,8 +65,10 @@ def score(
     """Every metric of the task, plus the benchmark's physics metrics, on ``split``."""
     samples = benchmark.splits[split]
     predictions = predict(surrogate, samples, batch_size, device)
-    target = samples.tensors["y"]
-    per_sample = {name: METRICS.get(name)(predictions, target) for name in benchmark.task.metrics}
+    target, mask = samples.tensors["y"], samples.tensors.get("mask")
+    per_sample = {
+        name: METRICS.get(name)(predictions, target, mask) for name in benchmark.task.metrics
+    }
     for name, physics_metric in benchmark.physics_metrics.items():
         values = [
             physics_metric(predictions[index], samples.select(index).tensors)

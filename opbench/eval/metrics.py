@@ -1,9 +1,11 @@
 """Field metrics: one function each, per-sample values, formula and source in the docstring.
 
 Every metric takes a prediction ``P`` and a target ``Y`` shaped (B, C, ...) in physical
-units and returns one value per sample, shape (B,). Norms run over every non-batch axis
-(channels and space). Aggregation over the test set (mean, std, median) happens in
-:mod:`opbench.eval.evaluator`. Definitions follow ``shared/spec/metrics.md``.
+units, and optionally a ``mask`` (B, 1, ...) that is 1 on the points that count (CFDBench:
+fluid cells; walls, inlet padding and obstacles are 0), and returns one value per sample,
+shape (B,). Sums and means run over the channels and the masked points of each sample;
+without a mask over every point. Aggregation over the test set (mean, std, median) happens
+in :mod:`opbench.eval.evaluator`. Definitions follow ``shared/spec/metrics.md``.
 """
 
 from __future__ import annotations
@@ -16,81 +18,111 @@ from torch import Tensor
 
 from opbench.registry import Registry
 
+MetricFn = Callable[[Tensor, Tensor, Tensor | None], Tensor]
+
 
 @dataclass(frozen=True)
 class Metric:
     """A registered metric: name, per-sample function and one-line definition."""
 
     name: str
-    fn: Callable[[Tensor, Tensor], Tensor]
+    fn: MetricFn
     definition: str
     source: str
 
-    def __call__(self, prediction: Tensor, target: Tensor) -> Tensor:
+    def __call__(self, prediction: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
         if prediction.shape != target.shape:
             raise ValueError(
                 f"metric {self.name}: prediction shape {tuple(prediction.shape)} "
                 f"!= target shape {tuple(target.shape)}"
             )
-        return self.fn(prediction, target)
+        if mask is not None and (mask.shape[0], *mask.shape[2:]) != (
+            target.shape[0],
+            *target.shape[2:],
+        ):
+            raise ValueError(
+                f"metric {self.name}: mask shape {tuple(mask.shape)} does not match "
+                f"target shape {tuple(target.shape)}"
+            )
+        return self.fn(prediction, target, mask)
 
 
 METRICS: Registry[Metric] = Registry("metric")
 
 
-def metric(name: str, definition: str, source: str):
-    """Register ``fn(P, Y) -> (B,)`` as the metric ``name``."""
+def metric(name: str, definition: str, source: str) -> Callable[[MetricFn], MetricFn]:
+    """Register ``fn(P, Y, mask) -> (B,)`` as the metric ``name``."""
 
-    def decorator(fn: Callable[[Tensor, Tensor], Tensor]) -> Callable[[Tensor, Tensor], Tensor]:
+    def decorator(fn: MetricFn) -> MetricFn:
         METRICS.add(name, Metric(name, fn, definition, source))
         return fn
 
     return decorator
 
 
-def _flat(t: Tensor) -> Tensor:
-    return t.reshape(t.shape[0], -1)
+def _weights(values: Tensor, mask: Tensor | None) -> Tensor:
+    """Per-point weights (B, N) for ``values`` (B, C, ...): the mask repeated over channels."""
+    if mask is None:
+        return torch.ones_like(values).reshape(values.shape[0], -1)
+    return mask.to(values.dtype).expand_as(values).reshape(values.shape[0], -1)
+
+
+def masked_sum(values: Tensor, mask: Tensor | None) -> Tensor:
+    """Σ over channels and masked points of each sample, (B,)."""
+    return (values.reshape(values.shape[0], -1) * _weights(values, mask)).sum(dim=1)
+
+
+def masked_mean(values: Tensor, mask: Tensor | None) -> Tensor:
+    """Mean over channels and masked points of each sample, (B,)."""
+    return masked_sum(values, mask) / _weights(values, mask).sum(dim=1)
 
 
 @metric("rel_l2", "‖P−Y‖₂ / ‖Y‖₂ per sample", "FNO (Li et al. 2021), ConDiff, LSM")
-def rel_l2(prediction: Tensor, target: Tensor) -> Tensor:
+def rel_l2(prediction: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
     """Relative L2 error ‖P − Y‖₂ / ‖Y‖₂ of each sample, norms over channels and space."""
-    return torch.linalg.vector_norm(_flat(prediction - target), dim=1) / torch.linalg.vector_norm(
-        _flat(target), dim=1
-    )
+    error = masked_sum((prediction - target).square(), mask)
+    return (error / masked_sum(target.square(), mask)).sqrt()
 
 
 @metric("rel_l1", "‖P−Y‖₁ / ‖Y‖₁ per sample (Poseidon reports its median)", "Poseidon")
-def rel_l1(prediction: Tensor, target: Tensor) -> Tensor:
+def rel_l1(prediction: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
     """Relative L1 error ‖P − Y‖₁ / ‖Y‖₁ of each sample; Poseidon reports the median."""
-    return _flat(prediction - target).abs().sum(dim=1) / _flat(target).abs().sum(dim=1)
+    return masked_sum((prediction - target).abs(), mask) / masked_sum(target.abs(), mask)
 
 
 @metric("mse", "mean((P−Y)²) per sample", "CFDBench, AirfRANS")
-def mse(prediction: Tensor, target: Tensor) -> Tensor:
+def mse(prediction: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
     """Mean squared error mean((P − Y)²) over the channels and points of each sample."""
-    return _flat(prediction - target).square().mean(dim=1)
+    return masked_mean((prediction - target).square(), mask)
 
 
 @metric("rmse", "√mean((P−Y)²) per sample", "CFDBench")
-def rmse(prediction: Tensor, target: Tensor) -> Tensor:
+def rmse(prediction: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
     """Root mean squared error √mse of each sample."""
-    return mse(prediction, target).sqrt()
+    return mse(prediction, target, mask).sqrt()
 
 
 @metric("mae", "mean|P−Y| per sample", "CFDBench")
-def mae(prediction: Tensor, target: Tensor) -> Tensor:
+def mae(prediction: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
     """Mean absolute error mean|P − Y| of each sample."""
-    return _flat(prediction - target).abs().mean(dim=1)
+    return masked_mean((prediction - target).abs(), mask)
 
 
 @metric("nmse", "mean((P−Y)²) / mean(Y²) per sample", "CFDBench")
-def nmse(prediction: Tensor, target: Tensor) -> Tensor:
-    """Normalised MSE mean((P − Y)²) / mean(Y²) of each sample (CFDBench)."""
-    return mse(prediction, target) / _flat(target).square().mean(dim=1)
+def nmse(prediction: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
+    """Normalised MSE mean((P − Y)²) / mean(Y²) of each sample (CFDBench), over every
+    channel (CFDBench's autoregressive convention: u and v)."""
+    return mse(prediction, target, mask) / masked_mean(target.square(), mask)
+
+
+@metric("nmse_u", "nmse of the first channel (u) alone", "CFDBench (non-autoregressive)")
+def nmse_u(prediction: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
+    """NMSE of channel 0 (u) only: CFDBench's non-autoregressive convention."""
+    return nmse(prediction[:, :1], target[:, :1], mask)
 
 
 @metric("max_err", "max|P−Y| per sample", "PDEBench")
-def max_err(prediction: Tensor, target: Tensor) -> Tensor:
-    """Largest absolute pointwise error max|P − Y| of each sample."""
-    return _flat(prediction - target).abs().amax(dim=1)
+def max_err(prediction: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
+    """Largest absolute pointwise error max|P − Y| of each sample (over masked points)."""
+    error = (prediction - target).abs().reshape(prediction.shape[0], -1)
+    return torch.where(_weights(prediction, mask) > 0, error, 0.0).amax(dim=1)

@@ -1,6 +1,8 @@
 """Fitted baselines: no trainable parameters, fitted in closed form on the training split.
 
 A model that does not beat them has learnt nothing; every leaderboard shows them.
+``mean`` predicts the training mean field; ``identity`` predicts that nothing changes
+(next frame = current frame), the baseline CFDBench reports beside every model.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import torch
 from torch import Tensor
 
 from opbench.data.base import Batch
+from opbench.errors import ConfigError
 from opbench.models.base import FittedModel, register_model
 from opbench.tasks import TaskSpec
 
@@ -44,3 +47,35 @@ def build_mean(task: TaskSpec) -> FittedModel:
     if task.spatial_shape is None:
         raise ValueError("the mean-field baseline needs a task with a spatial shape")
     return MeanField((task.out_channels, *task.spatial_shape))
+
+
+class Identity(FittedModel):
+    """Predicts the input state unchanged: output channel c is the input channel of the same
+    name, ŷ_c(t + Δt) = x_c(t), in physical units (it has nothing to fit)."""
+
+    physical_units = True
+
+    def __init__(self, channels: list[int]) -> None:
+        super().__init__()
+        self.channels = channels
+
+    def fit(self, x: Tensor, y: Tensor) -> None:
+        """Nothing to fit: the prediction is the input."""
+
+    def forward(self, batch: Batch) -> Tensor:
+        return batch["x"][:, self.channels]
+
+
+@register_model(
+    "identity",
+    layouts=("grid-timestep",),
+    presets={"small": _NO_PRESET, "paper": _NO_PRESET},
+    citation="Trivial baseline (next frame = current frame), as reported by CFDBench.",
+    description="next state = current state (fitted baseline, time-stepping tasks)",
+    fitted=True,
+)
+def build_identity(task: TaskSpec) -> FittedModel:
+    missing = [f for f in task.output_fields if f not in task.input_fields]
+    if missing:
+        raise ConfigError(f"identity needs every output field among the inputs; missing {missing}")
+    return Identity([task.input_fields.index(f) for f in task.output_fields])

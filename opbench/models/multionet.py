@@ -17,8 +17,18 @@ has its own scalars: G_c = (1/m) Σ_l w_{l,c} ⟨b_c^(l), t^(l)⟩ + b_{0,c}. Th
 and bias are those of :class:`~opbench.models.deeponet.DeepONet` with p = width, so the
 parameter count is the DeepONet's plus m·C_out (plus m with one output).
 
-For grid inputs the branch first encodes the image with the CNN of
-:mod:`opbench.models.onet`; the equal-width MLP layers after it pair with the trunk's.
+For grid inputs, x (B, C_in, H, W), the branch first encodes the image with the CNN of
+:mod:`opbench.models.onet`; the equal-width MLP layers after it pair with the trunk's, which
+runs once on the H·W grid points. For points inputs, x (B, C_in, N) with
+``task.extra["coordinate_fields"]``, the branch is an MLP on the per-sample constant channels
+at point 0, a_b = x[b, branch_channels, 0], and the trunk runs on each sample's own queries
+x_{b,n} = x[b, coordinate_channels, n]:
+
+    G(a_b)(x_{b,n})_c = (1/m) Σ_l w_{l,c} ⟨b_c^(l)(a_b), t^(l)(x_{b,n})⟩ + b_{0,c},
+    (B, C_out, N).
+
+Both layouts share one head, ``einsum('bcq,bnq->bcn')`` over the concatenated layers (a
+grid's trunk states enter as (1, N, q)).
 """
 
 from __future__ import annotations
@@ -30,14 +40,15 @@ from torch import Tensor, nn
 
 from opbench.models.base import register_model
 from opbench.models.onet import (
+    BRANCH_TRUNK_LAYOUTS,
     MLP,
     ONET_PAPER_TRAIN,
     ONET_SMALL_TRAIN,
     Branch,
     BranchTrunkNet,
+    PointChannels,
+    branch_trunk_parts,
     check_paired_widths,
-    grid_branch,
-    trunk_net,
 )
 from opbench.tasks import TaskSpec
 
@@ -56,9 +67,17 @@ class MultiONet(BranchTrunkNet):
             C_out times as wide).
         out_channels: C_out.
         m: how many last layers are summed, 1 ≤ m < L.
+        points: the channel split of a points task (``None`` on grids).
     """
 
-    def __init__(self, branch: Branch, trunk: MLP, out_channels: int, m: int) -> None:
+    def __init__(
+        self,
+        branch: Branch,
+        trunk: MLP,
+        out_channels: int,
+        m: int,
+        points: PointChannels | None = None,
+    ) -> None:
         depth = len(trunk.layers)
         if len(branch.mlp.layers) != depth or not 1 <= m < depth:
             raise ValueError(
@@ -66,20 +85,20 @@ class MultiONet(BranchTrunkNet):
                 f"L = {len(branch.mlp.layers)} (branch), {depth} (trunk), m = {m}"
             )
         check_paired_widths(branch, trunk, out_channels, depth)
-        super().__init__(branch, trunk, out_channels, paired_layers=m)
+        super().__init__(branch, trunk, out_channels, paired_layers=m, points=points)
         self.layer_weights = nn.Parameter(torch.zeros(m, out_channels))
 
     def head(self, branch_states: list[Tensor], trunk_states: list[Tensor]) -> Tensor:
         """Σ_l w_{l,c} ⟨b_c^(l), t^(l)⟩ / m as one contraction over the concatenated
-        weighted branch states and trunk states."""
+        weighted branch states (B, C_out, m·p) and trunk states (B or 1, N, m·p)."""
         weighted = [b * w[:, None] for b, w in zip(branch_states, self.layer_weights, strict=True)]
-        s = torch.einsum("bcq,nq->bcn", torch.cat(weighted, dim=-1), torch.cat(trunk_states, -1))
+        s = torch.einsum("bcq,bnq->bcn", torch.cat(weighted, dim=-1), torch.cat(trunk_states, -1))
         return s / self.paired_layers
 
 
 @register_model(
     "multionet",
-    layouts=("grid",),
+    layouts=BRANCH_TRUNK_LAYOUTS,
     presets={
         "small": {
             "model": {"width": 64, "depth": 5, "m": 4, "conv_channels": [16, 32, 64], "pool": 4},
@@ -104,11 +123,22 @@ def build_multionet(
     branch_activation: str = "silu_id",
     trunk_activation: str = "silu_sin",
 ) -> MultiONet:
-    """MultiONet for a grid ``task``: CNN encoder, then ``depth`` layers of width
-    C_out·``width`` in the branch and ``width`` in the trunk, the last ``m`` paired."""
+    """MultiONet for a grid or points ``task``: ``depth`` layers of width C_out·``width`` in
+    the branch and ``width`` in the trunk, the last ``m`` paired.
+
+    Grid: a CNN encoder (``conv_channels``, adaptive pooling to ``pool``×``pool``) before
+    the branch MLP, trunk on (x, y). Points: the branch MLP reads the constant input
+    channels, the trunk the ``task.extra["coordinate_fields"]`` channels; ``conv_channels``
+    and ``pool`` are unused (ConfigError if the coordinate fields are missing, unknown, or
+    leave no branch channel)."""
     c_out = task.out_channels
-    branch = grid_branch(
-        task.in_channels, conv_channels, pool, [c_out * width] * depth, branch_activation
+    parts = branch_trunk_parts(
+        task,
+        [c_out * width] * depth,
+        [width] * depth,
+        branch_activation=branch_activation,
+        trunk_activation=trunk_activation,
+        conv_channels=conv_channels,
+        pool=pool,
     )
-    trunk = trunk_net(2, [width] * depth, trunk_activation)
-    return MultiONet(branch, trunk, c_out, m)
+    return MultiONet(parts.branch, parts.trunk, c_out, m, parts.points)

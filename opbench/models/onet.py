@@ -21,26 +21,39 @@ branch state b^(l) ∈ R^{C_out·p} is split into one vector b_c^(l) ∈ R^p per
 c, paired with the shared trunk state t^(l) ∈ R^p (Lu et al.'s "split the last branch
 layer"). With one output channel the networks are exactly the papers'.
 
-On a grid the queries are the H·W grid points (x_i, y_j) = (i/(H−1), j/(W−1)) ∈ [0, 1]²
-(i along axis 0). The trunk runs once per grid, not once per sample, and the outputs are
-Cartesian products ``einsum('bcp,np->bcn')``; under ``torch.no_grad`` the trunk states of
-a grid are cached until the grid or a trunk parameter changes.
+Layouts (:data:`LAYOUT_PARTS` builds the branch and trunk for each):
+
+* ``grid`` and ``grid-timestep``: x (B, C_in, H, W). The branch encodes the whole image;
+  the queries are the H·W grid points (x_i, y_j) = (i/(H−1), j/(W−1)) ∈ [0, 1]² (i along
+  axis 0), shared by the batch. The trunk runs once per grid, not once per sample, and its
+  states t^(l) (N, p) enter the head as (1, N, p); under ``torch.no_grad`` they are cached
+  until the grid or a trunk parameter changes. Output (B, C_out, H, W).
+* ``points``: x (B, C_in, N), ``task.extra["coordinate_fields"]`` naming the coordinate
+  channels (:class:`PointChannels`). The branch is an MLP on the per-sample constant
+  channels read at point 0, a_b = x[b, branch_channels, 0] ∈ R^F; the trunk runs on each
+  sample's own queries x_{b,n} = x[b, coordinate_channels, n] ∈ R^d, giving states
+  (B, N, p). Output (B, C_out, N), G(a_b)(x_{b,n})_c.
+
+The head contracts per sample, ``einsum('bcp,bnp->bcn')``: one code path for both layouts,
+a grid's (1, N, p) trunk states broadcasting over the batch.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from opbench.data.base import Batch
-from opbench.errors import unknown_name
+from opbench.errors import ConfigError, unknown_name
 from opbench.models.base import ADAM_STEP_FIFTHS, SMALL_TRAIN
+from opbench.tasks import TaskSpec
 
 ONET_SMALL_TRAIN: dict[str, Any] = {**SMALL_TRAIN, "epochs": 100}
 """SMALL_TRAIN with 100 epochs: branch–trunk nets need more epochs than convolutional
@@ -162,7 +175,7 @@ def vector_branch(in_features: int, widths: Sequence[int], activation: str) -> B
 
 
 def trunk_net(coordinate_dim: int, widths: Sequence[int], activation: str) -> MLP:
-    """Trunk for query coordinates (N, d): (x, y) on grids, (t, x, y) for space-time."""
+    """Trunk for query coordinates (..., N, d): (x, y) on grids, (t, x, y) for space-time."""
     return MLP(coordinate_dim, widths, activation)
 
 
@@ -171,6 +184,60 @@ def grid_coordinates(shape: Sequence[int], device: torch.device, dtype: torch.dt
     row i·W + j holds (x_i, y_j) = (i/(H−1), j/(W−1))."""
     axes = [torch.linspace(0.0, 1.0, n, device=device, dtype=dtype) for n in shape]
     return torch.stack(torch.meshgrid(*axes, indexing="ij"), dim=-1).reshape(-1, len(shape))
+
+
+@dataclass(frozen=True)
+class PointChannels:
+    """Which input channels of a ``points`` task feed the branch and which the trunk.
+
+    Attributes:
+        branch: the per-sample constant channels (case parameters), in input order.
+        coordinates: the query-coordinate channels, in the order of
+            ``task.extra["coordinate_fields"]`` (the trunk's input order).
+    """
+
+    branch: tuple[int, ...]
+    coordinates: tuple[int, ...]
+
+    @classmethod
+    def from_task(cls, task: TaskSpec) -> PointChannels:
+        """Read ``task.extra["coordinate_fields"]``; ConfigError if it is missing, not a
+        non-empty list of distinct input fields, or leaves no input channel to the branch."""
+        where = f"points task {task.name!r}"
+        names = task.extra.get("coordinate_fields")
+        if names is None:
+            raise ConfigError(
+                f"{where} lacks extra['coordinate_fields'], the names of the input channels "
+                f"that are query coordinates (inputs: {', '.join(task.input_fields)})"
+            )
+        if isinstance(names, str) or not isinstance(names, Sequence) or not names:
+            raise ConfigError(
+                f"{where}: extra['coordinate_fields'] must be a non-empty list of input "
+                f"field names, not {names!r}"
+            )
+        unknown = [name for name in names if name not in task.input_fields]
+        if unknown:
+            raise ConfigError(
+                f"{where}: coordinate fields {unknown} are not among its input fields "
+                f"({', '.join(task.input_fields)})"
+            )
+        if len(set(names)) != len(names):
+            raise ConfigError(f"{where}: extra['coordinate_fields'] repeats a name: {names}")
+        branch = tuple(i for i, name in enumerate(task.input_fields) if name not in names)
+        if not branch:
+            raise ConfigError(
+                f"{where}: every input field is a coordinate field, which leaves the branch "
+                "no input; a points task needs at least one per-sample constant input field"
+            )
+        return cls(branch, tuple(task.input_fields.index(name) for name in names))
+
+    def branch_input(self, x: Tensor) -> Tensor:
+        """The constant channels at point 0, (B, F), from x (B, C_in, N)."""
+        return x[:, list(self.branch), 0]
+
+    def coordinates_of(self, x: Tensor) -> Tensor:
+        """Each sample's query coordinates, (B, N, d), from x (B, C_in, N)."""
+        return x[:, list(self.coordinates)].transpose(1, 2)
 
 
 def check_paired_widths(branch: Branch, trunk: MLP, out_channels: int, layers: int) -> None:
@@ -191,42 +258,55 @@ class BranchTrunkNet(nn.Module):
     """G(a)(x)_c = head_c(b^(l)(a), t^(l)(x) for the last k layers l) + b_0,c.
 
     Subclasses implement :meth:`head`. ``forward(batch)`` evaluates on the grid of
-    ``batch["x"]``; :meth:`forward_points` on any query coordinates.
+    ``batch["x"]`` (grid layout) or on each sample's own points (``points`` given);
+    :meth:`forward_points` on any query coordinates.
 
     Args:
         branch: branch net; its last ``paired_layers`` layers have width C_out·p.
         trunk: trunk net; its last ``paired_layers`` layers have width p.
         out_channels: C_out.
         paired_layers: k, how many last layers the head pairs.
+        points: for a ``points`` task, which input channels feed the branch and the trunk;
+            ``None`` for a grid task.
     """
 
-    def __init__(self, branch: Branch, trunk: MLP, out_channels: int, paired_layers: int) -> None:
+    def __init__(
+        self,
+        branch: Branch,
+        trunk: MLP,
+        out_channels: int,
+        paired_layers: int,
+        points: PointChannels | None = None,
+    ) -> None:
         super().__init__()
         check_paired_widths(branch, trunk, out_channels, paired_layers)
         self.branch = branch
         self.trunk = trunk
         self.out_channels = out_channels
         self.paired_layers = paired_layers
+        self.points = points
         self.bias = nn.Parameter(torch.zeros(out_channels))
         self._grid_key: tuple = ()
         self._grid_states: list[Tensor] = []
 
     def head(self, branch_states: list[Tensor], trunk_states: list[Tensor]) -> Tensor:
-        """Combine the paired states, b^(l) (B, C_out, p) and t^(l) (N, p), into
-        (B, C_out, N), without the bias."""
+        """Combine the paired states, b^(l) (B, C_out, p) and t^(l) (B, N, p), or (1, N, p)
+        for queries shared by the batch, into (B, C_out, N), without the bias."""
         raise NotImplementedError
 
     def trunk_states(self, coords: Tensor) -> list[Tensor]:
-        """The last k trunk states [t^(l)(coords)], each (N, p), for coordinates (N, d)."""
+        """The last k trunk states [t^(l)(coords)], each (..., N, p), for coordinates
+        (..., N, d)."""
         return self.trunk.states(coords)[-self.paired_layers :]
 
     def grid_trunk_states(
         self, shape: Sequence[int], device: torch.device, dtype: torch.dtype
     ) -> list[Tensor]:
-        """:meth:`trunk_states` on the grid points of ``shape``. Without autograd the
-        result is cached, keyed by grid, device, dtype and the trunk parameters' versions
-        (any in-place update, e.g. an optimiser step or ``load_state_dict``, invalidates it);
-        with autograd it is recomputed, once per forward, so that gradients reach the trunk.
+        """:meth:`trunk_states` on the grid points of ``shape``, each (N, p). Without
+        autograd the result is cached, keyed by grid, device, dtype and the trunk
+        parameters' versions (any in-place update, e.g. an optimiser step or
+        ``load_state_dict``, invalidates it); with autograd it is recomputed, once per
+        forward, so that gradients reach the trunk.
         """
         if torch.is_grad_enabled():
             return self.trunk_states(grid_coordinates(shape, device, dtype))
@@ -242,23 +322,102 @@ class BranchTrunkNet(nn.Module):
         return self._grid_states
 
     def combine(self, branch_input: Tensor, trunk_states: list[Tensor]) -> Tensor:
-        """(B, C_out, N) from the branch input and precomputed trunk states."""
+        """(B, C_out, N) from the branch input and precomputed trunk states, (N, p) shared
+        by the batch or (B, N, p) per sample."""
         batch = branch_input.shape[0]
         branch_states = [
             b.reshape(batch, self.out_channels, -1)
             for b in self.branch.states(branch_input)[-self.paired_layers :]
         ]
+        trunk_states = [t if t.ndim == 3 else t[None] for t in trunk_states]
         return self.head(branch_states, trunk_states) + self.bias[:, None]
 
     def forward_points(self, branch_input: Tensor, coords: Tensor) -> Tensor:
-        """G(a)(x_n) for arbitrary query coordinates ``coords`` (N, d) shared by the batch:
-        (B, C_out, N). ``branch_input`` is what the branch takes ((B, C_in, H, W) for a
-        grid branch, (B, F) for a vector branch)."""
+        """G(a)(x_n) for arbitrary query coordinates ``coords``, (N, d) shared by the batch
+        or (B, N, d) per sample: (B, C_out, N). ``branch_input`` is what the branch takes
+        ((B, C_in, H, W) for a grid branch, (B, F) for a vector branch)."""
         return self.combine(branch_input, self.trunk_states(coords))
 
     def forward(self, batch: Batch) -> Tensor:
-        """(B, C_out, H, W) on the grid of ``batch["x"]`` (B, C_in, H, W)."""
+        """Grid layout: (B, C_out, H, W) on the grid of ``batch["x"]`` (B, C_in, H, W).
+        Points layout: (B, C_out, N) at the points of ``batch["x"]`` (B, C_in, N)."""
         x = batch["x"]
+        if self.points is not None:
+            return self.forward_points(self.points.branch_input(x), self.points.coordinates_of(x))
         shape = x.shape[-2:]
         trunk_states = self.grid_trunk_states(shape, x.device, x.dtype)
         return self.combine(x, trunk_states).reshape(x.shape[0], self.out_channels, *shape)
+
+
+class BranchTrunkParts(NamedTuple):
+    """What a layout contributes to a branch–trunk net: the nets and, for ``points``, the
+    channel split (``None`` on grids)."""
+
+    branch: Branch
+    trunk: MLP
+    points: PointChannels | None
+
+
+def grid_parts(
+    task: TaskSpec,
+    branch_widths: Sequence[int],
+    trunk_widths: Sequence[int],
+    branch_activation: str,
+    trunk_activation: str,
+    conv_channels: Sequence[int],
+    pool: int,
+) -> BranchTrunkParts:
+    """Grid layout: :func:`grid_branch` on the whole input image, trunk on (x, y)."""
+    branch = grid_branch(task.in_channels, conv_channels, pool, branch_widths, branch_activation)
+    return BranchTrunkParts(branch, trunk_net(2, trunk_widths, trunk_activation), None)
+
+
+def points_parts(
+    task: TaskSpec,
+    branch_widths: Sequence[int],
+    trunk_widths: Sequence[int],
+    branch_activation: str,
+    trunk_activation: str,
+    conv_channels: Sequence[int],
+    pool: int,
+) -> BranchTrunkParts:
+    """Points layout: :func:`vector_branch` on the F constant channels, trunk on the d
+    coordinate channels (:class:`PointChannels`); ``conv_channels`` and ``pool`` are unused."""
+    points = PointChannels.from_task(task)
+    branch = vector_branch(len(points.branch), branch_widths, branch_activation)
+    trunk = trunk_net(len(points.coordinates), trunk_widths, trunk_activation)
+    return BranchTrunkParts(branch, trunk, points)
+
+
+LAYOUT_PARTS: dict[str, Callable[..., BranchTrunkParts]] = {
+    "grid": grid_parts,
+    "grid-timestep": grid_parts,
+    "points": points_parts,
+}
+"""Branch and trunk builders of DeepONet and MultiONet, by task layout."""
+
+BRANCH_TRUNK_LAYOUTS = tuple(LAYOUT_PARTS)
+"""The task layouts DeepONet and MultiONet support."""
+
+
+def branch_trunk_parts(
+    task: TaskSpec,
+    branch_widths: Sequence[int],
+    trunk_widths: Sequence[int],
+    *,
+    branch_activation: str,
+    trunk_activation: str,
+    conv_channels: Sequence[int],
+    pool: int,
+) -> BranchTrunkParts:
+    """The branch (MLP widths ``branch_widths``), trunk (``trunk_widths``) and channel
+    split for ``task``'s layout (:data:`LAYOUT_PARTS`); ``conv_channels`` and ``pool`` size
+    the grid branch's CNN encoder only."""
+    if task.layout not in LAYOUT_PARTS:
+        raise ConfigError(
+            f"branch–trunk nets support the layouts {', '.join(LAYOUT_PARTS)}, not the "
+            f"{task.layout!r} layout of task {task.name!r}"
+        )
+    return LAYOUT_PARTS[task.layout](
+        task, branch_widths, trunk_widths, branch_activation, trunk_activation, conv_channels, pool
+    )

@@ -78,6 +78,10 @@ class Surrogate(nn.Module):
     def forward(self, batch: Batch, normalized: bool = False) -> Tensor:
         """The prediction y in physical units, or the network's output ỹ in normalised units
         with ``normalized=True`` (what the training loss compares)."""
+        if getattr(self.net, "physical_units", False):
+            # Baselines defined in physical units (identity) see the raw batch.
+            output = self.net(batch)
+            return self.output_norm.encode(output) if normalized else output
         output = self.net(self.normalized_batch(batch))
         return output if normalized else self.output_norm.decode(output)
 

@@ -53,10 +53,12 @@ def plot_samples(
     output_names: Sequence[str],
     path: Path,
     titles: Sequence[str],
+    axes_order: str = "xy",
 ) -> None:
     """One row per sample: each input channel, then target, prediction and error of each
     output channel; target and prediction share colour limits, the error map is symmetric.
-    Arrays are indexed [i, j] with i along x, drawn with x to the right and y up."""
+    Arrays are indexed [i, j] with i along x (``axes_order="xy"``, ConDiff) or along y
+    (``"yx"``, CFDBench frames), drawn with x to the right and y up."""
     n = inputs.shape[0]
     columns = len(input_names) + 3 * len(output_names)
     fig, axes = plt.subplots(n, columns, figsize=(2.3 * columns, 2.3 * n), squeeze=False)
@@ -75,10 +77,33 @@ def plot_samples(
         for col, (label, image, cmap, limits) in enumerate(panels):
             ax = axes[row, col]
             vmin, vmax = limits if limits else (None, None)
-            shown = ax.imshow(np.asarray(image).T, origin="lower", cmap=cmap, vmin=vmin, vmax=vmax)
+            array = np.asarray(image)
+            shown = ax.imshow(
+                array.T if axes_order == "xy" else array,
+                origin="lower",
+                cmap=cmap,
+                vmin=vmin,
+                vmax=vmax,
+            )
             fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(label if row == 0 else "", fontsize=8)
         axes[row, 0].set_ylabel(titles[row], fontsize=8)
+    _save(fig, path)
+
+
+def plot_rollout(
+    curves: dict[str, Sequence[float | None]], path: Path, delta_t: float, metric: str
+) -> None:
+    """The per-step error curve of a rollout (log scale), one line per model run."""
+    values = curves[metric]
+    steps = [s + 1 for s, v in enumerate(values) if v is not None]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(steps, [v for v in values if v is not None], marker=".", label=metric)
+    ax.set_yscale("log")
+    ax.set_xlabel(f"rollout step (Δt = {delta_t:g} s)")
+    ax.set_ylabel(f"{metric} (mean over test cases)")
+    ax.grid(alpha=0.3)
+    ax.legend()
     _save(fig, path)

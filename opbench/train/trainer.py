@@ -122,7 +122,8 @@ class Trainer:
         """Mean of the primary metric over the validation split, physical units (rank 0's
         value on every rank, so that all ranks take the same decisions)."""
         prediction = predict(self.surrogate, val, self.config.eval_batch_size, self.device)
-        return self.distributed.broadcast(float(self.metric(prediction, val.tensors["y"]).mean()))
+        values = self.metric(prediction, val.tensors["y"], val.tensors.get("mask"))
+        return self.distributed.broadcast(float(values.mean()))
 
     def _save_best(self, epoch: int, val_value: float) -> None:
         if not self.distributed.is_main:

@@ -178,6 +178,7 @@ class ConDiffFamily:
     default_config = "cubic0.1_grid64"
     default_task = "steady"
     options_type = ConDiffOptions
+    generate_options = ("n_train", "n_test", "seed", "workers")
 
     def configs(self) -> list[str]:
         return list(PUBLISHED_CONFIGS)

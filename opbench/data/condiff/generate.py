@@ -63,6 +63,18 @@ class GenerationReport:
     samples_per_second: float
     path: Path
 
+    def lines(self) -> list[str]:
+        lines = [
+            f"{self.n_train} train + {self.n_test} test samples in {self.seconds:.1f} s "
+            f"({self.samples_per_second:.1f} samples/s)"
+        ]
+        if self.acceptance_rate is not None:
+            lines.append(
+                f"acceptance rate {self.acceptance_rate:.3g} "
+                f"({self.accepted} of {self.proposals} proposals)"
+            )
+        return lines
+
 
 @dataclass(frozen=True)
 class _Chunk:

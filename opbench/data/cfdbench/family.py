@@ -1,0 +1,485 @@
+"""The CFDBench family: configs, tasks, and case files → Benchmark.
+
+Task ``autoregressive`` (default, layout ``grid-timestep``): inputs (u, v, mask, case
+parameters as constant channels) at t, target (u, v) at t + Δt, Δt = ``data.delta_t``
+(0.1 s) = k frames; metrics over fluid cells (``nmse`` on u and v is primary, ``nmse_u``,
+``mse``, ``rmse``, ``mae``), the mean |∇·u| of the predictions, and a rollout of
+``data.rollout_steps`` steps from frame 0 of every test case. Splits, pairs and the
+steady-state cut-off: :mod:`~opbench.data.cfdbench.samples`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from opbench.data import DATASETS
+from opbench.data.base import Benchmark, ValidationReport
+from opbench.data.cache import ensure_generated, generated_root, read_sidecar
+from opbench.data.cfdbench import samples
+from opbench.data.cfdbench.configs import PUBLISHED_CONFIGS, CFDBenchConfig, parse_config
+from opbench.data.cfdbench.design import DESIGNS
+from opbench.data.cfdbench.files import CaseFiles, case_dirs, read_case
+from opbench.data.cfdbench.generate import (
+    GENERATOR_VERSION,
+    GenerationOptions,
+    GenerationReport,
+    generate,
+)
+from opbench.data.cfdbench.physics import divergence, target_divergence
+from opbench.data.cfdbench.problems import PROBLEMS, Problem
+from opbench.data.cfdbench.samples import CaseFrames, ParamScaler
+from opbench.data.cfdbench.solver import simulate
+from opbench.errors import ConfigError, DataError
+from opbench.io import stable_hash
+from opbench.registry import Registry
+from opbench.tasks import TaskSpec
+
+AUTOREGRESSIVE_METRICS = ("nmse", "nmse_u", "mse", "rmse", "mae")
+NONAUTOREGRESSIVE_METRICS = ("nmse_u", "mse", "rmse", "mae")
+SPLIT_METHOD = (
+    "cases sorted by number within each subset, subsets concatenated in the order prop, "
+    "bc, geo; random.seed(0); random.shuffle(cases); train = first round(0.8 n), val = next "
+    "round(0.1 n), test = the rest (independent of every seed)"
+)
+GENERATION_OPTIONS = ("n_cases", "frames", "frame_size", "solver_cells")
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+@dataclass(frozen=True)
+class CFDBenchOptions:
+    """CFDBench data options (``--set data.<name>=value``).
+
+    Attributes:
+        n_cases, frames, frame_size, solver_cells: generation only (cases per subset,
+            frames per case, frame grid H = W, solver cells across the height); ``None``
+            = the generator's defaults (20, 41, 64, per problem).
+        seed: the generator seed (the split does not depend on it).
+        delta_t: seconds per autoregressive step (k = round(delta_t / frame spacing)).
+        frame_dt: seconds between frames in the files; ``None`` = from the generator's
+            sidecar, else the published spacing (0.1 s; cylinder 0.001 s).
+        steady_tol: the steady-state cut-off on the mean change of |u| per step.
+        rollout_steps: steps of the multi-step test.
+    """
+
+    n_cases: int | None = None
+    frames: int | None = None
+    frame_size: int | None = None
+    solver_cells: int | None = None
+    seed: int = 0
+    delta_t: float = 0.1
+    frame_dt: float | None = None
+    steady_tol: float = 1e-3
+    rollout_steps: int = 20
+
+    def __post_init__(self) -> None:
+        for name in ("delta_t", "steady_tol"):
+            if not _positive(getattr(self, name)):
+                raise ConfigError(f"data.{name} must be a number > 0, got {getattr(self, name)!r}")
+        if self.frame_dt is not None and not _positive(self.frame_dt):
+            raise ConfigError(f"data.frame_dt must be a number > 0 or unset, got {self.frame_dt!r}")
+        if isinstance(self.rollout_steps, bool) or not isinstance(self.rollout_steps, int):
+            raise ConfigError(f"data.rollout_steps must be an integer, got {self.rollout_steps!r}")
+        if self.rollout_steps < 1:
+            raise ConfigError(f"data.rollout_steps must be >= 1, got {self.rollout_steps}")
+        self.generation()  # checks the generation options
+
+    def generation(self) -> GenerationOptions:
+        defaults = GenerationOptions()
+        return GenerationOptions(
+            n_cases=defaults.n_cases if self.n_cases is None else self.n_cases,
+            frames=defaults.frames if self.frames is None else self.frames,
+            frame_size=defaults.frame_size if self.frame_size is None else self.frame_size,
+            solver_cells=self.solver_cells,
+            seed=self.seed,
+        )
+
+
+def problem_dir(data_dir: Path, problem: str) -> Path:
+    """``data_dir/<problem>`` (the published root), or ``data_dir`` itself when it is the
+    problem folder (holds bc/, prop/ or geo/)."""
+    nested = Path(data_dir) / problem
+    if nested.is_dir():
+        return nested
+    if any((Path(data_dir) / subset).is_dir() for subset in ("bc", "prop", "geo")):
+        return Path(data_dir)
+    raise DataError(
+        f"{data_dir} holds no {problem}/ folder: point --data-dir at the CFDBench root "
+        f"(<root>/{problem}/<subset>/caseNNNN/) or at the {problem} folder itself"
+    )
+
+
+def _frame_dt(options: CFDBenchOptions, sidecars: dict[str, dict | None], problem: Problem):
+    if options.frame_dt is not None:
+        return options.frame_dt, "data.frame_dt"
+    spacings = {s["frame_dt"] for s in sidecars.values() if s is not None}
+    if len(spacings) > 1:
+        raise DataError(f"the subsets' sidecars disagree on the frame spacing: {spacings}")
+    if spacings:
+        return spacings.pop(), "generator sidecar"
+    return problem.published_frame_dt, "published spacing"
+
+
+def _subset_files(folder: Path, files: list[CaseFiles]) -> dict[str, dict[str, Any]]:
+    """Per subset: its folder, a SHA-256 over every case (name, u, v, case.json) in case
+    order, and the number of cases: the record's ``dataset.files``."""
+    digests: dict[str, Any] = {}
+    counts: dict[str, int] = {}
+    for f in files:
+        digest = digests.setdefault(f.subset, hashlib.sha256())
+        digest.update(f.path.name.encode())
+        for array in (f.u, f.v):
+            digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
+        digest.update(json.dumps(f.case, sort_keys=True).encode())
+        counts[f.subset] = counts.get(f.subset, 0) + 1
+    return {
+        subset: {
+            "path": str(folder / subset),
+            "sha256": digest.hexdigest(),
+            "n_samples": counts[subset],
+        }
+        for subset, digest in digests.items()
+    }
+
+
+def _relative_divergence(case: CaseFrames) -> float:
+    """Mean |∇·u| over the case's frames × min(dx, dy) / max |u| (dimensionless)."""
+    frames = torch.from_numpy(np.stack([case.u, case.v], axis=1))
+    batch = {
+        "spacing": torch.tensor([case.spacing] * len(frames), dtype=torch.float64),
+        "mask": torch.from_numpy(case.mask)[None, None].expand(len(frames), 1, *case.mask.shape),
+    }
+    speed = float(np.hypot(case.u, case.v).max()) or 1.0
+    return float(divergence(frames, batch).mean()) * min(case.spacing) / speed
+
+
+class CFDBenchFamily:
+    """CFDBench (Luo, Chen & Zhang 2023): cavity, tube, dam and cylinder flows."""
+
+    name = "cfdbench"
+    title = "CFDBench: 2-D incompressible flows (cavity, tube, dam, cylinder) over time"
+    citation = (
+        "@article{luo2023cfdbench,\n"
+        "  title   = {CFDBench: A Large-Scale Benchmark for Machine Learning Methods in Fluid "
+        "Dynamics},\n"
+        "  author  = {Luo, Yining and Chen, Yingfa and Zhang, Zhen},\n"
+        "  journal = {arXiv preprint arXiv:2310.05963},\n"
+        "  year    = {2023}\n"
+        "}"
+    )
+    default_config = "cavity/bc"
+    default_task = "autoregressive"
+    options_type = CFDBenchOptions
+    generate_options = (*GENERATION_OPTIONS, "seed", "workers")
+
+    def configs(self) -> list[str]:
+        return list(PUBLISHED_CONFIGS)
+
+    def tasks(self) -> list[str]:
+        return TASKS.names()
+
+    def check_config(self, config: str) -> None:
+        parse_config(config)
+
+    def generate(self, config: str, root: Path, **options: Any) -> GenerationReport:
+        """Generate ``root/<problem>/<subset>/`` (options: n_cases, frames, frame_size,
+        solver_cells, seed, workers)."""
+        workers = options.pop("workers", None)
+        return generate(parse_config(config), Path(root), GenerationOptions(**options), workers)
+
+    def validate(self, config: str, data_dir: Path) -> ValidationReport:
+        """Read every case (keys, shapes, dtypes, finiteness in the fluid) and report the
+        frames' divergence: mean |∇·u| by central differences, relative to the case's
+        velocity scale over the frame spacing (interpolated frames are not exactly
+        solenoidal, but a transposed or mislabelled file gives order one)."""
+        cfg = parse_config(config)
+        problem = PROBLEMS.get(cfg.problem)
+        folder = problem_dir(data_dir, cfg.problem)
+        lines, shapes, frames, relative = [], set(), [], []
+        for subset in cfg.split_order:
+            paths = case_dirs(folder, subset)
+            for path in paths:
+                case = samples.case_frames(read_case(path, subset), problem)
+                shapes.add(case.u.shape[1:])
+                frames.append(case.u.shape[0])
+                relative.append(_relative_divergence(case))
+            lines.append(f"{subset}: {len(paths)} cases")
+        if len(shapes) > 1:
+            return ValidationReport(False, [*lines, f"cases differ in frame shape: {shapes}"])
+        lines.append(
+            f"padded frame shape {shapes.pop()}, frames per case {min(frames)}–{max(frames)}"
+        )
+        lines.append(
+            f"frame divergence |∇·u|·h/U: median {np.median(relative):.3g}, "
+            f"max {np.max(relative):.3g}"
+        )
+        summary = {"cases": len(frames), "max_relative_divergence": float(np.max(relative))}
+        return ValidationReport(True, lines, summary)
+
+    def _generated_dir(self, cfg: CFDBenchConfig, options: CFDBenchOptions) -> Path:
+        generation = options.generation()
+        key = {
+            "generator_version": GENERATOR_VERSION,
+            "config": cfg.name,
+            **{name: getattr(generation, name) for name in (*GENERATION_OPTIONS, "seed")},
+        }
+        root = generated_root(self.name, cfg.name.replace("/", "_"), key)
+
+        def build(tmp: Path) -> None:
+            generate(cfg, tmp, generation)
+
+        return ensure_generated(root, build)
+
+    def load_benchmark(
+        self,
+        config: str,
+        task: str,
+        options: CFDBenchOptions | None = None,
+        data_dir: Path | None = None,
+        test_only: bool = False,
+    ) -> Benchmark:
+        """Resolve ``config``/``task`` into a Benchmark (see the module docstring).
+
+        ``data_dir`` given: read the published layout there; otherwise generate once into
+        the cache. ``test_only`` leaves train and val empty (their cases are still read to
+        scale the case parameters).
+        """
+        cfg = parse_config(config)
+        build = TASKS.get(task)
+        options = CFDBenchOptions() if options is None else options
+        if data_dir is None:
+            root = self._generated_dir(cfg, options)
+        else:
+            given = [n for n in GENERATION_OPTIONS if getattr(options, n) is not None]
+            if given:
+                raise ConfigError(
+                    f"data.{given[0]} applies to generated data only, not to --data-dir"
+                )
+            root = Path(data_dir)
+        cases = _read_cases(cfg, problem_dir(root, cfg.problem), options, test_only)
+        benchmark = build(cases, options)
+        benchmark.info = {**cases.info(self.name, task), **benchmark.info}
+        return benchmark
+
+
+@dataclass
+class _Cases:
+    """A config's cases, split and padded, with the time step they define."""
+
+    config: CFDBenchConfig
+    problem: Problem
+    folder: Path
+    frames: dict[str, list[CaseFrames]]
+    sidecars: dict[str, dict[str, Any] | None]
+    frame_dt: float
+    frame_dt_source: str
+    k: int
+    scaler: ParamScaler
+    files: dict[str, dict[str, Any]]
+
+    @property
+    def delta_t(self) -> float:
+        return self.k * self.frame_dt
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.frames["train"][0].mask.shape
+
+    def info(self, family: str, task: str) -> dict[str, Any]:
+        """The record's dataset section, before the task adds its own entries."""
+        sidecars = self.sidecars
+        return {
+            "family": family,
+            "config": self.config.name,
+            "task": task,
+            "source": "real" if all(s is None for s in sidecars.values()) else "generated",
+            "generator_version": next(
+                (s.get("generator_version") for s in sidecars.values() if s), None
+            ),
+            "generator": {s: c for s, c in sidecars.items() if c is not None} or None,
+            "files": self.files,
+            "fingerprint": stable_hash(
+                [
+                    {subset: f["sha256"] for subset, f in self.files.items()},
+                    [[c.key for c in self.frames[name]] for name in samples.SPLITS],
+                ]
+            ),
+            "split": {
+                **{name: len(self.frames[name]) for name in samples.SPLITS},
+                "unit": "case",
+                "method": SPLIT_METHOD,
+                "test_cases": [c.key for c in self.frames["test"]],
+            },
+            "time": {
+                "frame_dt": self.frame_dt,
+                "frame_dt_source": self.frame_dt_source,
+                "k": self.k,
+                "delta_t": self.delta_t,
+            },
+            "frame_shape": list(self.shape),
+            "params": {
+                "keys": list(self.problem.param_keys),
+                "scaling": "standardised with the training split's mean and std",
+                "mean": self.scaler.mean.tolist(),
+                "std": self.scaler.std.tolist(),
+            },
+        }
+
+
+def _read_cases(
+    cfg: CFDBenchConfig, folder: Path, options: CFDBenchOptions, test_only: bool
+) -> _Cases:
+    problem = PROBLEMS.get(cfg.problem)
+    files = [read_case(p, s) for s in cfg.split_order for p in case_dirs(folder, s)]
+    split = samples.split_cases(files)
+    if not all(split.values()):
+        raise DataError(
+            f"{cfg.name}: {len(files)} cases split into "
+            f"{', '.join(f'{len(v)} {k}' for k, v in split.items())}; every split needs a "
+            f"case (round(0.8 n) / round(0.1 n) / rest: at least 8 cases)"
+        )
+    kept = ("train", "test") if test_only else samples.SPLITS
+    frames = {
+        name: [samples.case_frames(f, problem) for f in split[name]] if name in kept else []
+        for name in samples.SPLITS
+    }
+    shapes = {c.mask.shape for cases in frames.values() for c in cases}
+    if len(shapes) > 1:
+        raise DataError(f"{folder}: cases differ in frame shape {sorted(shapes)}")
+    sidecars = {s: read_sidecar(folder / s) for s in cfg.split_order}
+    frame_dt, frame_dt_source = _frame_dt(options, sidecars, problem)
+    k = round(options.delta_t / frame_dt)
+    if k < 1:
+        raise ConfigError(
+            f"data.delta_t={options.delta_t} is shorter than the frame spacing {frame_dt} s"
+        )
+    return _Cases(
+        cfg,
+        problem,
+        folder,
+        frames,
+        sidecars,
+        frame_dt,
+        frame_dt_source,
+        k,
+        ParamScaler.fit(frames["train"]),
+        _subset_files(folder, files),
+    )
+
+
+def _autoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
+    """(u, v, mask, parameters) at t → (u, v) at t + Δt, with the rollout test."""
+    k, delta_t = cases.k, cases.delta_t
+    pairs = {
+        name: samples.autoregressive_pairs(
+            cases.frames[name], k, options.steady_tol, cases.scaler, delta_t
+        )
+        for name in samples.SPLITS
+    }
+    if cases.frames["val"] and (pairs["train"].kept == 0 or pairs["val"].kept == 0):
+        raise DataError(
+            f"{cases.config.name}: no training or validation pairs remain (k = {k} frames, "
+            f"steady-state cut-off {options.steady_tol}); generate more frames"
+        )
+    test = pairs["test"].samples
+    task = TaskSpec(
+        name="autoregressive",
+        layout="grid-timestep",
+        input_fields=("u", "v", "mask", *cases.problem.param_keys),
+        output_fields=("u", "v"),
+        spatial_shape=cases.shape,
+        periodic=False,
+        boundary="no-slip walls, inlet/lid velocity (padding and mask)",
+        metrics=AUTOREGRESSIVE_METRICS,
+        primary_metric="nmse",
+        extra={
+            "delta_t": delta_t,
+            "k": k,
+            "axes_order": "yx",
+            "plotted_inputs": ["u", "v", "mask"],
+        },
+    )
+    return Benchmark(
+        family="cfdbench",
+        config=cases.config.name,
+        task=task,
+        splits={name: pairs[name].samples for name in samples.SPLITS},
+        info={
+            "pairs": {name: pairs[name].kept for name in samples.SPLITS},
+            "pairs_dropped_steady": {name: pairs[name].dropped for name in samples.SPLITS},
+            "steady_tol": options.steady_tol,
+            "target_divergence": float(target_divergence(test.tensors).mean()),
+        },
+        physics_metrics={"divergence": divergence},
+        solve_one=_step_solver(cases),
+        rollout=samples.rollout(
+            cases.frames["test"], k, options.rollout_steps, cases.scaler, delta_t
+        ),
+    )
+
+
+def _step_solver(cases: _Cases) -> Callable[[int], None] | None:
+    """Advance test case ``index`` by one Δt from rest with opbench's solver at the
+    generator's resolution: what one surrogate step replaces (``solver_ms_per_sample``).
+    ``None`` for published data, whose solver (Fluent) is not ours to time."""
+    generated = [s for s in cases.sidecars.values() if s is not None]
+    if not generated:
+        return None
+    design = DESIGNS.get(cases.config.problem)
+    cells = generated[0]["solver_cells"]
+    test = cases.frames["test"]
+
+    def solve_one(index: int) -> None:
+        simulate(design.domain(test[index % len(test)].case), cells, [cases.delta_t])
+
+    return solve_one
+
+
+def _nonautoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
+    """(case parameters, t, x, y) → u at every point of every frame, scored on u."""
+    splits = {
+        name: samples.nonautoregressive_set(cases.frames[name], cases.scaler, cases.frame_dt)
+        for name in samples.SPLITS
+    }
+    task = TaskSpec(
+        name="nonautoregressive",
+        layout="points",
+        input_fields=(*cases.problem.param_keys, "t", "x", "y"),
+        output_fields=("u",),
+        spatial_shape=None,
+        periodic=False,
+        boundary="no-slip walls, inlet/lid velocity (padding and mask)",
+        metrics=NONAUTOREGRESSIVE_METRICS,
+        primary_metric="nmse_u",
+        extra={
+            "coordinate_fields": ["t", "x", "y"],
+            "frame_shape": list(cases.shape),
+            "axes_order": "yx",
+            "plotted_inputs": [],
+        },
+    )
+    return Benchmark(
+        family="cfdbench",
+        config=cases.config.name,
+        task=task,
+        splits=splits,
+        info={"samples": {name: len(splits[name]) for name in samples.SPLITS}},
+    )
+
+
+TASKS: Registry[Callable[[_Cases, CFDBenchOptions], Benchmark]] = Registry("CFDBench task")
+TASKS.add("autoregressive", _autoregressive)
+TASKS.add("nonautoregressive", _nonautoregressive)
+
+
+DATASETS.add("cfdbench", CFDBenchFamily())

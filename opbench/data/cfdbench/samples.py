@@ -1,0 +1,230 @@
+"""From case files to the splits, pairs and rollouts of the CFDBench tasks.
+
+Split (the reference's ``get_*_auto_datasets``, datasets.md §2): within each subset the
+cases are sorted by case number, the subsets are concatenated in the order prop, bc, geo,
+then ``random.seed(0); random.shuffle(cases)``; the first round(0.8·n) cases train, the
+next round(0.1·n) validate, the rest test. The split depends on nothing but the case list,
+so a test case's operating parameters are never seen in training.
+
+Autoregressive pairs: (frame t → frame t + k) with k = round(Δt / frame spacing). Like the
+reference, a case stops yielding pairs at the first pair that has reached steady state,
+mean over the frame of | |u_t| − |u_{t+k}| | < ``steady_tol`` (|u| the velocity magnitude,
+padded frame); opbench applies this to every split and counts the pairs it drops.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from opbench.data.base import Rollout, SampleSet
+from opbench.data.cfdbench.files import CaseFiles
+from opbench.data.cfdbench.problems import Problem
+from opbench.errors import DataError
+
+SPLITS = ("train", "val", "test")
+
+
+def split_cases(cases: list[CaseFiles]) -> dict[str, list[CaseFiles]]:
+    """The reference split of ``cases`` (already in prop, bc, geo / case-number order)."""
+    shuffled = list(cases)
+    random.Random(0).shuffle(shuffled)  # = random.seed(0); random.shuffle(...)
+    n = len(shuffled)
+    n_train, n_val = round(0.8 * n), round(0.1 * n)
+    return {
+        "train": shuffled[:n_train],
+        "val": shuffled[n_train : n_train + n_val],
+        "test": shuffled[n_train + n_val :],
+    }
+
+
+@dataclass(frozen=True)
+class CaseFrames:
+    """A case in the reference's padded layout.
+
+    Attributes:
+        key: ``subset/caseNNNN``.
+        u, v: padded frames (T, H', W'), float64.
+        mask: fluid mask (H', W'), 1 in fluid, 0 in walls, inlet column and obstacles.
+        params: case parameters in loader order (physical units), float64.
+        spacing: (dx, dy) of the frame grid in metres.
+        extent: (x_min, x_max, y_min, y_max) of the unpadded frame in metres.
+        padded: whether an inlet column and wall rows were added.
+        case: the case.json values, with derived keys.
+    """
+
+    key: str
+    u: np.ndarray
+    v: np.ndarray
+    mask: np.ndarray
+    params: np.ndarray
+    spacing: tuple[float, float]
+    extent: tuple[float, float, float, float]
+    padded: bool
+    case: dict[str, Any]
+
+
+def case_frames(files: CaseFiles, problem: Problem) -> CaseFrames:
+    """Pad and mask one case; values inside solids are set to 0 (NaN there is tolerated),
+    anything non-finite in the fluid is an error."""
+    where = str(files.path)
+    case = problem.check_case(files.case, where)
+    u, v, mask = problem.features(files.u, files.v, case)
+    fluid = mask > 0
+    for name, array in (("u", u), ("v", v)):
+        bad = ~np.isfinite(array[:, fluid])
+        if bad.any():
+            frame = int(np.nonzero(bad.any(axis=1))[0][0])
+            raise DataError(f"{where}/{name}.npy: non-finite values in the fluid (frame {frame})")
+    extent = problem.extent(case)
+    x_min, x_max, y_min, y_max = extent
+    height, width = files.u.shape[1:]
+    spacing = ((x_max - x_min) / width, (y_max - y_min) / height)
+    return CaseFrames(
+        files.key, u, v, mask, problem.params(case), spacing, extent, problem.padded, case
+    )
+
+
+@dataclass(frozen=True)
+class ParamScaler:
+    """Standardises case parameters with training-split statistics, per problem:
+    p̃ = (p − μ) / σ, with σ = 1 for a parameter that is constant in training."""
+
+    mean: np.ndarray
+    std: np.ndarray
+
+    @classmethod
+    def fit(cls, cases: list[CaseFrames]) -> ParamScaler:
+        params = np.stack([c.params for c in cases])
+        std = params.std(axis=0)
+        return cls(params.mean(axis=0), np.where(std > 0, std, 1.0))
+
+    def __call__(self, params: np.ndarray) -> np.ndarray:
+        return (params - self.mean) / self.std
+
+
+def _state(case: CaseFrames, frame: int) -> np.ndarray:
+    return np.stack([case.u[frame], case.v[frame]])
+
+
+def _inputs(case: CaseFrames, frame: int, scaled: np.ndarray) -> np.ndarray:
+    """(2 + 1 + P, H', W'): u, v, mask, then each scaled parameter as a constant channel."""
+    shape = case.mask.shape
+    constants = np.broadcast_to(scaled[:, None, None], (scaled.size, *shape))
+    return np.concatenate([_state(case, frame), case.mask[None], constants])
+
+
+def steady_frame(case: CaseFrames, k: int, tol: float) -> int:
+    """Number of pairs (t → t + k) the case yields before the first steady one."""
+    speed = np.hypot(case.u, case.v)
+    change = np.abs(speed[:-k] - speed[k:]).mean(axis=(1, 2))
+    steady = np.nonzero(change < tol)[0]
+    return int(steady[0]) if steady.size else len(change)
+
+
+def _sample_set(
+    rows: list[tuple[CaseFrames, int]], k: int, scaler: ParamScaler, delta_t: float
+) -> SampleSet:
+    if not rows:
+        return SampleSet({})
+    x = np.stack([_inputs(c, t, scaler(c.params)) for c, t in rows])
+    y = np.stack([_state(c, t + k) for c, t in rows])
+    return SampleSet(
+        {
+            "x": torch.from_numpy(x).float(),
+            "y": torch.from_numpy(y).float(),
+            "mask": torch.from_numpy(np.stack([c.mask[None] for c, _ in rows])).float(),
+            "t": torch.full((len(rows),), float(delta_t)),
+            "spacing": torch.tensor([c.spacing for c, _ in rows], dtype=torch.float64),
+        }
+    )
+
+
+@dataclass(frozen=True)
+class Pairs:
+    """Autoregressive pairs of one split and what the steady-state cut-off dropped."""
+
+    samples: SampleSet
+    kept: int
+    dropped: int
+
+
+def autoregressive_pairs(
+    cases: list[CaseFrames], k: int, tol: float, scaler: ParamScaler, delta_t: float
+) -> Pairs:
+    """Pairs (frame t → t + k) of every case up to its steady state."""
+    rows, dropped = [], 0
+    for case in cases:
+        total = max(case.u.shape[0] - k, 0)
+        keep = steady_frame(case, k, tol) if total else 0
+        rows += [(case, t) for t in range(keep)]
+        dropped += total - keep
+    return Pairs(_sample_set(rows, k, scaler, delta_t), len(rows), dropped)
+
+
+def rollout(
+    cases: list[CaseFrames], k: int, steps: int, scaler: ParamScaler, delta_t: float
+) -> Rollout:
+    """Roll out ``steps`` steps of k frames from frame 0 of each case; steps beyond a case's
+    last frame are marked invalid."""
+    start = _sample_set([(c, 0) for c in cases], 0, scaler, delta_t)
+    shape = (len(cases), steps, 2, *cases[0].mask.shape)
+    targets = np.zeros(shape)
+    valid = np.zeros((len(cases), steps), dtype=bool)
+    for n, case in enumerate(cases):
+        for s in range(steps):
+            frame = (s + 1) * k
+            if frame < case.u.shape[0]:
+                targets[n, s] = _state(case, frame)
+                valid[n, s] = True
+    return Rollout(
+        start=start,
+        targets=torch.from_numpy(targets).float(),
+        valid=torch.from_numpy(valid),
+        state_channels=(0, 1),
+        delta_t=delta_t,
+        k=k,
+    )
+
+
+def _padded_centres(case: CaseFrames) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates (X, Y) of the padded frame's points: cell centres, the inlet column one
+    cell left of x_min, the wall rows one cell outside y_min and y_max."""
+    x_min, _, y_min, _ = case.extent
+    dx, dy = case.spacing
+    height, width = case.mask.shape
+    offset = 1 if case.padded else 0
+    x = x_min + (np.arange(width) - offset + 0.5) * dx
+    y = y_min + (np.arange(height) - offset + 0.5) * dy
+    return np.meshgrid(x, y)
+
+
+def nonautoregressive_set(
+    cases: list[CaseFrames], scaler: ParamScaler, frame_dt: float
+) -> SampleSet:
+    """One sample per frame of every case: per-point inputs (scaled case parameters, t, x, y)
+    (N, P + 3, H'·W'), target u (N, 1, H'·W'), mask (N, 1, H'·W'); t = frame index ×
+    frame spacing in seconds, (x, y) in metres (CFDBench's non-autoregressive task)."""
+    if not cases:
+        return SampleSet({})
+    xs, ys, masks = [], [], []
+    for case in cases:
+        gx, gy = _padded_centres(case)
+        points = gx.size
+        constants = np.broadcast_to(scaler(case.params)[:, None], (case.params.size, points))
+        for frame in range(case.u.shape[0]):
+            t = np.full((1, points), frame * frame_dt)
+            xs.append(np.concatenate([constants, t, gx.reshape(1, -1), gy.reshape(1, -1)]))
+            ys.append(case.u[frame].reshape(1, -1))
+            masks.append(case.mask.reshape(1, -1))
+    return SampleSet(
+        {
+            "x": torch.from_numpy(np.stack(xs)).float(),
+            "y": torch.from_numpy(np.stack(ys)).float(),
+            "mask": torch.from_numpy(np.stack(masks)).float(),
+        }
+    )
