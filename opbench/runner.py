@@ -29,7 +29,7 @@ from opbench.environment import environment, git_revision
 from opbench.errors import ConfigError, OpbenchError, RunInterrupted
 from opbench.eval import timing
 from opbench.eval.evaluator import score
-from opbench.eval.rollout import score_rollout
+from opbench.eval.rollout import persistence_curve, score_rollout
 from opbench.io import atomic_path, write_json_atomic
 from opbench.models import MODELS, Surrogate, count_parameters
 from opbench.results.plots import plot_loss_curve, plot_rollout, plot_samples
@@ -363,7 +363,11 @@ def _rollout(
     task = benchmark.task
     scores = score_rollout(surrogate, benchmark.rollout, task.metrics, batch_size, device)
     plot_rollout(
-        scores.curves, run_dir / "rollout.png", benchmark.rollout.delta_t, task.primary_metric
+        scores.curves,
+        run_dir / "rollout.png",
+        benchmark.rollout.delta_t,
+        task.primary_metric,
+        persistence_curve(benchmark.rollout, task.primary_metric),
     )
     return scores.summary(benchmark.rollout)
 

@@ -146,3 +146,22 @@ def test_loader_reads_generated_cylinder_with_frame_spacing_from_the_sidecar(tmp
     assert benchmark.task.spatial_shape == (18, 17)
     assert benchmark.splits["train"].tensors["x"].shape[1:] == (3 + 8, 18, 17)
     assert DATASETS.get("cfdbench").validate("cylinder/bc", tmp_path).ok
+
+
+def test_validate_flags_transposed_frames_by_their_divergence(tmp_path):
+    options = GenerationOptions(n_cases=2, solver_cells=16, frames=6, frame_size=16)
+    generate(parse_config("cavity/bc"), tmp_path, options, workers=1)
+    family = DATASETS.get("cfdbench")
+    good = family.validate("cavity/bc", tmp_path).summary["max_relative_divergence"]
+    for case in (tmp_path / "cavity" / "bc").glob("case*"):
+        u = np.load(case / "u.npy")
+        np.save(case / "u.npy", np.ascontiguousarray(u.transpose(0, 2, 1)))  # y and x swapped
+    bad = family.validate("cavity/bc", tmp_path).summary["max_relative_divergence"]
+    assert good < 0.01 < bad
+
+
+def test_generated_files_are_readable_by_others(tmp_path):
+    options = GenerationOptions(n_cases=1, solver_cells=16, frames=3, frame_size=8)
+    generate(parse_config("cavity/bc"), tmp_path, options, workers=1)
+    mode = (tmp_path / "cavity" / "bc" / "case0000" / "u.npy").stat().st_mode
+    assert mode & 0o444 == 0o444  # not mkstemp's 0600

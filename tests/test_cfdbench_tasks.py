@@ -14,6 +14,7 @@ from opbench import runner
 from opbench.data import load_benchmark
 from opbench.data.cfdbench.physics import divergence
 from opbench.errors import ConfigError, DataError
+from opbench.eval.rollout import persistence_curve
 from opbench.results.record import validate_record
 
 SHAPE = (6, 8)
@@ -85,6 +86,9 @@ def test_identity_run_scores_closed_form_nmse_and_rollout(tree, tmp_path):
         assert curve[s - 1] == pytest.approx(s**2 / (1 + s) ** 2, rel=1e-5)
     assert curve[FRAMES - 1 :] == [None] * (20 - FRAMES + 1)
     assert record["rollout"]["n_per_step"][:3] == [1, 1, 1]
+    # The reference line drawn in every rollout plot is exactly the identity's curve.
+    benchmark = load_benchmark("cfdbench", "cavity/bc", data_dir=tree)
+    assert persistence_curve(benchmark.rollout, "nmse") == pytest.approx(curve)
     run_dir = Path(record["run_id"])
     assert (tmp_path / "runs" / run_dir / "rollout.png").is_file()
     assert (tmp_path / "runs" / run_dir / "samples.png").is_file()

@@ -3,6 +3,7 @@ MultiONet's defining properties (G ≡ b_0 at initialisation, DeepONet's paramet
 the points layout (constant channels in the branch, per-sample coordinates in the trunk)."""
 
 import math
+from dataclasses import replace
 from itertools import pairwise
 
 import pytest
@@ -295,7 +296,7 @@ def with_random_head(net):
 
 def test_branch_trunk_models_support_the_points_layout():
     for name in ("deeponet", "multionet"):
-        assert MODELS.get(name).layouts == ("grid", "points")
+        assert MODELS.get(name).layouts == ("grid", "grid-timestep", "points")
 
 
 @pytest.mark.parametrize("out_channels", [1, 2])
@@ -394,10 +395,15 @@ def test_points_task_with_bad_coordinate_fields_is_a_config_error(build, task, m
         build(task, width=8, depth=3)
 
 
-def test_branch_trunk_builders_reject_other_layouts():
-    task = TaskSpec("rollout", "grid-timestep", ("u",), ("u",), spatial_shape=(8, 8))
-    with pytest.raises(ConfigError, match="grid, points"):
-        build_deeponet(task, width=8, depth=3)
+def test_timestep_tasks_take_the_grid_path():
+    task = TaskSpec("rollout", "grid-timestep", ("u", "v"), ("u",), spatial_shape=(8, 8))
+    net = build_deeponet(task, width=8, depth=3, p=8, conv_channels=[4], pool=2)
+    grid = build_deeponet(
+        replace(task, layout="grid"), width=8, depth=3, p=8, conv_channels=[4], pool=2
+    )
+    grid.load_state_dict(net.state_dict())
+    x = torch.randn(2, 2, 8, 8)
+    assert torch.equal(net({"x": x}), grid({"x": x}))
 
 
 def separable_points(n_samples, n_points, generator):

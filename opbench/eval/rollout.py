@@ -65,6 +65,31 @@ class RolloutScores:
         }
 
 
+def persistence_curve(rollout: Rollout, metric: str) -> list[float | None]:
+    """The metric of the identity baseline at every step: the start state held fixed."""
+    start = rollout.start.tensors["x"][:, list(rollout.state_channels)]
+    held = start[:, None].expand_as(rollout.targets)
+    return _curve(held, rollout, metric)
+
+
+def _curve(predictions: Tensor, rollout: Rollout, metric: str) -> list[float | None]:
+    """Mean of ``metric`` over the valid cases at each step (None where none is valid)."""
+    mask = rollout.start.tensors.get("mask")
+    curve: list[float | None] = []
+    for step in range(rollout.targets.shape[1]):
+        valid = rollout.valid[:, step]
+        if not valid.any():
+            curve.append(None)
+            continue
+        values = METRICS.get(metric)(
+            predictions[valid, step],
+            rollout.targets[valid, step],
+            None if mask is None else mask[valid],
+        )
+        curve.append(float(values.double().mean()))
+    return curve
+
+
 def score_rollout(
     surrogate: Surrogate,
     rollout: Rollout,
@@ -74,20 +99,6 @@ def score_rollout(
 ) -> RolloutScores:
     """Roll out and score every step with ``metrics`` (means over the valid cases)."""
     predictions = roll_out(surrogate, rollout, batch_size, device)
-    mask = rollout.start.tensors.get("mask")
-    curves: dict[str, list[float | None]] = {name: [] for name in metrics}
-    counts = []
-    for step in range(rollout.targets.shape[1]):
-        valid = rollout.valid[:, step]
-        counts.append(int(valid.sum()))
-        for name in metrics:
-            if not valid.any():
-                curves[name].append(None)
-                continue
-            values = METRICS.get(name)(
-                predictions[valid, step],
-                rollout.targets[valid, step],
-                None if mask is None else mask[valid],
-            )
-            curves[name].append(float(values.double().mean()))
+    curves = {name: _curve(predictions, rollout, name) for name in metrics}
+    counts = [int(n) for n in rollout.valid.sum(dim=0)]
     return RolloutScores(curves, counts, predictions)

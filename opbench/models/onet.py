@@ -412,12 +412,7 @@ def branch_trunk_parts(
 ) -> BranchTrunkParts:
     """The branch (MLP widths ``branch_widths``), trunk (``trunk_widths``) and channel
     split for ``task``'s layout (:data:`LAYOUT_PARTS`); ``conv_channels`` and ``pool`` size
-    the grid branch's CNN encoder only."""
-    if task.layout not in LAYOUT_PARTS:
-        raise ConfigError(
-            f"branch–trunk nets support the layouts {', '.join(LAYOUT_PARTS)}, not the "
-            f"{task.layout!r} layout of task {task.name!r}"
-        )
+    the grid branch's CNN encoder only. Every task layout has an entry."""
     return LAYOUT_PARTS[task.layout](
         task, branch_widths, trunk_widths, branch_activation, trunk_activation, conv_channels, pool
     )

@@ -94,13 +94,22 @@ def plot_samples(
 
 
 def plot_rollout(
-    curves: dict[str, Sequence[float | None]], path: Path, delta_t: float, metric: str
+    curves: dict[str, Sequence[float | None]],
+    path: Path,
+    delta_t: float,
+    metric: str,
+    persistence: Sequence[float | None] | None = None,
 ) -> None:
-    """The per-step error curve of a rollout (log scale), one line per model run."""
-    values = curves[metric]
-    steps = [s + 1 for s, v in enumerate(values) if v is not None]
+    """The per-step error curve of a rollout (log scale), with the identity baseline's
+    curve (the start state held fixed) for reference."""
     fig, ax = plt.subplots(figsize=(6, 4))
-    ax.plot(steps, [v for v in values if v is not None], marker=".", label=metric)
+    lines = [(curves[metric], "model", "-")]
+    if persistence is not None:
+        lines.append((persistence, "identity (start state held)", "--"))
+    for values, label, style in lines:
+        steps = [s + 1 for s, v in enumerate(values) if v is not None]
+        kept = [v for v in values if v is not None]
+        ax.plot(steps, kept, marker=".", linestyle=style, label=f"{label}: {metric}")
     ax.set_yscale("log")
     ax.set_xlabel(f"rollout step (Δt = {delta_t:g} s)")
     ax.set_ylabel(f"{metric} (mean over test cases)")

@@ -48,8 +48,6 @@ class Design:
     Attributes:
         standard: the case at standard values (physical units, case.json keys).
         draws: per subset, ``draw(rng) -> overrides`` of the standard case.
-        speed_key: the case.json key of the lid or inlet speed.
-        length: ``length(case)``, the Reynolds length L.
         frame_dt: seconds between written frames.
         start_time: seconds simulated before the first written frame (cylinder: let the
             vortex street develop).
@@ -61,8 +59,6 @@ class Design:
 
     standard: Case
     draws: dict[str, Draw]
-    speed_key: str
-    length: Callable[[Case], float]
     frame_dt: float
     start_time: float
     solver_cells: int
@@ -78,8 +74,9 @@ class Design:
         return {"case_no": float(number), **case, **self.extras(case, shape)}
 
     def reynolds(self, case: Case) -> float:
-        """Re = ρ U L / μ of a case."""
-        return case["density"] * case[self.speed_key] * self.length(case) / case["viscosity"]
+        """Re = U L / ν of a case, L the solver's reference length (cavity and channel
+        height, cylinder diameter)."""
+        return self.domain(case).reynolds
 
 
 DESIGNS: Registry[Design] = Registry("CFDBench problem design")
@@ -94,7 +91,7 @@ def _prop(speed: float, length: float, low: float, high: float, rho: tuple[float
     return draw
 
 
-# Cavity: L = side 1 m, ρ = 1, μ = 2.5e-3; standard lid 1 m/s (Re 400).
+# Cavity: L = height 1 m, ρ = 1, μ = 2.5e-3; standard lid 1 m/s (Re 400).
 DESIGNS.add(
     "cavity",
     Design(
@@ -107,8 +104,6 @@ DESIGNS.add(
                 "width": float(rng.uniform(0.5, 1.5)),
             },
         },
-        speed_key="vel_top",
-        length=lambda case: case["width"],
         frame_dt=0.1,
         start_time=0.0,
         solver_cells=64,
@@ -131,8 +126,6 @@ DESIGNS.add(
                 "width": float(rng.uniform(0.6, 1.4)),
             },
         },
-        speed_key="vel_in",
-        length=lambda case: case["height"],
         frame_dt=0.1,
         start_time=0.0,
         solver_cells=32,
@@ -147,30 +140,28 @@ def _dam_extras(case: Case, shape: tuple[int, int]) -> Case:
     return {"dx": case["width"] / shape[1], "dy": case["height"] / shape[0]}
 
 
-# Dam: L = barrier height (standard 0.15 m) in a 1.5 m × 0.4 m channel, barrier at
-# x = 0.5 m, ρ = 1, μ = 2e-4; standard inlet 0.5 m/s (Re 375).
+# Dam: L = channel height 0.4 m (1.5 m long), barrier 0.15 m × 0.05 m at x = 0.5 m, ρ = 1,
+# μ = 5e-4; standard inlet 0.5 m/s (Re 400).
 DESIGNS.add(
     "dam",
     Design(
         standard={
             "velocity": 0.5,
             "density": 1.0,
-            "viscosity": 2e-4,
+            "viscosity": 5e-4,
             "barrier_height": 0.15,
             "barrier_width": 0.05,
             "height": 0.4,
             "width": 1.5,
         },
         draws={
-            "bc": lambda rng: {"velocity": float(rng.uniform(0.15, 1.3))},  # Re ≈ 110–1000
-            "prop": _prop(0.5, 0.15, 100.0, 1000.0, (0.5, 2.0)),
+            "bc": lambda rng: {"velocity": float(rng.uniform(0.125, 1.25))},  # Re 100–1000
+            "prop": _prop(0.5, 0.4, 100.0, 1000.0, (0.5, 2.0)),
             "geo": lambda rng: {
                 "barrier_height": float(rng.uniform(0.1, 0.2)),
                 "barrier_width": float(rng.uniform(0.03, 0.1)),
             },
         },
-        speed_key="velocity",
-        length=lambda case: case["barrier_height"],
         frame_dt=0.1,
         start_time=0.0,
         solver_cells=48,
@@ -209,8 +200,6 @@ DESIGNS.add(
             "prop": _prop(1.0, 0.1, 40.0, 200.0, (5.0, 20.0)),
             "geo": lambda rng: {"radius": float(rng.uniform(0.035, 0.07))},  # Re 70–140
         },
-        speed_key="vel_in",
-        length=lambda case: 2.0 * case["radius"],
         frame_dt=0.05,
         start_time=3.0,
         solver_cells=40,
