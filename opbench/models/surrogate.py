@@ -31,16 +31,25 @@ class ChannelNormalizer(nn.Module):
         self.register_buffer("mean", torch.zeros(channels))
         self.register_buffer("std", torch.ones(channels))
 
-    def fit(self, values: Tensor) -> None:
+    def fit(self, values: Tensor, valid: Tensor | None = None) -> None:
         """Fit μ_c and σ_c over every axis but the channel axis (1) of ``values``; without
-        centring μ_c = 0 and σ_c is the root mean square."""
+        centring μ_c = 0 and σ_c is the root mean square. ``valid`` (B, 1, ...) restricts
+        the statistics to the points where it is nonzero (point clouds padded to one size)."""
         dims = [d for d in range(values.ndim) if d != CHANNEL_AXIS]
         values = values.double()
-        mean = values.mean(dim=dims) if self.center else torch.zeros_like(self.mean).double()
+        weights = (
+            torch.ones_like(values[:, :1]) if valid is None else (valid != 0).to(values.dtype)
+        ).expand_as(values)
+        count = weights.sum(dim=dims)
+        mean = (
+            (values * weights).sum(dim=dims) / count
+            if self.center
+            else torch.zeros_like(self.mean).double()
+        )
         shape = self._shape(values)
-        spread = (values - mean.view(shape)).square().mean(dim=dims).sqrt()
+        spread = ((values - mean.view(shape)).square() * weights).sum(dim=dims) / count
         self.mean.copy_(mean)
-        self.std.copy_(spread.clamp_min(self.eps))
+        self.std.copy_(spread.sqrt().clamp_min(self.eps))
 
     def _shape(self, values: Tensor) -> tuple[int, ...]:
         return (1, -1) + (1,) * (values.ndim - 2)
@@ -68,9 +77,9 @@ class Surrogate(nn.Module):
             out_channels, center=not getattr(net, "output_offset_free", False)
         )
 
-    def fit_normalizers(self, x: Tensor, y: Tensor) -> None:
-        self.input_norm.fit(x)
-        self.output_norm.fit(y)
+    def fit_normalizers(self, x: Tensor, y: Tensor, valid: Tensor | None = None) -> None:
+        self.input_norm.fit(x, valid)
+        self.output_norm.fit(y, valid)
 
     def normalized_batch(self, batch: Batch) -> Batch:
         return {**batch, "x": self.input_norm.encode(batch["x"])}

@@ -141,7 +141,7 @@ class Trainer:
     def _fit_closed_form(self, train: SampleSet, val: SampleSet) -> TrainResult:
         start = time.perf_counter()
         x, y = train.tensors["x"], train.tensors["y"]
-        self.surrogate.fit_normalizers(x, y)
+        self.surrogate.fit_normalizers(x, y, train.tensors.get("valid"))
         self.surrogate.net.fit(
             self.surrogate.input_norm.encode(x), self.surrogate.output_norm.encode(y)
         )
@@ -165,7 +165,9 @@ class Trainer:
         state = self._resume(optimizer) if (self.checkpoint_dir / LAST).is_file() else None
         if state is None:
             seed_everything(self.seed)
-            self.surrogate.fit_normalizers(train.tensors["x"], train.tensors["y"])
+            self.surrogate.fit_normalizers(
+                train.tensors["x"], train.tensors["y"], train.tensors.get("valid")
+            )
             self.surrogate.to(self.device)
             state = {
                 "epoch": -1,
