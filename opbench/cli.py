@@ -90,10 +90,10 @@ def generate(
     family: Annotated[str, typer.Argument(help="dataset family, e.g. condiff")],
     config: Annotated[str, typer.Option(help="config name, e.g. cubic0.1_grid64, cavity/bc")],
     n_train: Annotated[
-        int | None, typer.Option(min=0, help="condiff: training samples (default 256)")
+        int | None, typer.Option(min=0, help="condiff: training samples (256); airfrans: 64")
     ] = None,
     n_test: Annotated[
-        int | None, typer.Option(min=0, help="condiff: test samples (default 64)")
+        int | None, typer.Option(min=0, help="condiff: test samples (64); airfrans: 16")
     ] = None,
     n_cases: Annotated[
         int | None, typer.Option(min=1, help="cfdbench: cases per subset (default 20)")
@@ -106,6 +106,12 @@ def generate(
     ] = None,
     solver_cells: Annotated[
         int | None, typer.Option(min=8, help="cfdbench: solver cells across the height")
+    ] = None,
+    n_around: Annotated[
+        int | None, typer.Option(min=40, help="airfrans: mesh nodes around the foil (200)")
+    ] = None,
+    n_normal: Annotated[
+        int | None, typer.Option(min=8, help="airfrans: mesh cells across the layer (64)")
     ] = None,
     seed: Annotated[int | None, typer.Option(help="generator seed (default 0)")] = None,
     out: Annotated[Path, typer.Option(help="ROOT: the directory to write into")] = Path("data"),
@@ -123,6 +129,8 @@ def generate(
         "frames": frames,
         "frame_size": frame_size,
         "solver_cells": solver_cells,
+        "n_around": n_around,
+        "n_normal": n_normal,
         "seed": seed,
         "workers": workers,
     }

@@ -276,6 +276,7 @@ def _execute(
         callbacks=callbacks,
         distributed=context,
         physics_loss=benchmark.physics_loss,
+        family_metrics=benchmark.physics_metrics,
     )
     result = trainer.fit(benchmark.splits["train"], benchmark.splits["val"])
     if not context.is_main:

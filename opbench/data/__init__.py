@@ -12,6 +12,7 @@ from opbench.registry import Registry
 DATASETS: Registry[DatasetFamily] = Registry("dataset", entry_point_group="opbench.datasets")
 
 from opbench.data import condiff  # noqa: E402  (registers the family)
+from opbench.data.airfrans import family as _airfrans  # noqa: E402, F401  (registers it)
 from opbench.data.cfdbench import family as _cfdbench  # noqa: E402, F401  (registers it)
 
 

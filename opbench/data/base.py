@@ -21,6 +21,9 @@ from opbench.tasks import TaskSpec
 Batch = dict[str, Tensor]
 PhysicsMetric = Callable[[Tensor, Batch], Tensor]
 """A per-sample metric that needs the raw physical data: ``fn(prediction, batch) -> (B,)``."""
+SetMetric = Callable[[dict[str, Tensor]], float | None]
+"""A metric of a whole split from the per-sample metric values: ``fn(per_sample) -> value``
+(``None`` where it is undefined)."""
 
 
 class SampleSet(torch.utils.data.Dataset):
@@ -105,6 +108,9 @@ class Benchmark:
             on the physical prediction (``train.physics_weight``); ``None`` if the family
             has none.
         rollout: the multi-step test of a time-stepping task; ``None`` otherwise.
+        set_metrics: metrics of the whole split rather than of each sample, computed from
+            the per-sample values (AirfRANS: Spearman correlations of predicted and true
+            force coefficients across the test set).
     """
 
     family: str
@@ -116,6 +122,7 @@ class Benchmark:
     solve_one: Callable[[int], None] | None = None
     physics_loss: Callable[[Tensor, Batch], Tensor] | None = None
     rollout: Rollout | None = None
+    set_metrics: dict[str, SetMetric] = field(default_factory=dict)
 
 
 class GenerationReport(Protocol):

@@ -7,7 +7,7 @@ per-sample values.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -46,13 +46,20 @@ def summarize(values: Tensor) -> dict[str, float | int]:
 
 @dataclass
 class Scores:
-    """Per-sample metric values and the predictions they were computed from."""
+    """Per-sample metric values, split-level values, and the predictions."""
 
     per_sample: dict[str, Tensor]
     predictions: Tensor
+    per_split: dict[str, float | None] = field(default_factory=dict)
 
-    def summary(self) -> dict[str, dict[str, float | int]]:
-        return {name: summarize(values) for name, values in self.per_sample.items()}
+    def summary(self) -> dict[str, dict[str, float | int | None]]:
+        """Per-sample metrics summarised; a split-level metric has only its value (mean)."""
+        n = len(self.predictions)
+        split = {
+            name: {"mean": value, "std": None, "median": None, "min": None, "max": None, "n": n}
+            for name, value in self.per_split.items()
+        }
+        return {**{name: summarize(v) for name, v in self.per_sample.items()}, **split}
 
 
 def score(
@@ -75,4 +82,5 @@ def score(
             for index in torch.arange(len(samples)).split(batch_size)
         ]
         per_sample[name] = torch.cat(values)
-    return Scores(per_sample, predictions)
+    per_split = {name: fn(per_sample) for name, fn in benchmark.set_metrics.items()}
+    return Scores(per_sample, predictions, per_split)

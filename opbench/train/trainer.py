@@ -25,7 +25,7 @@ import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from opbench.config import TrainConfig
-from opbench.data.base import SampleSet
+from opbench.data.base import PhysicsMetric, SampleSet
 from opbench.errors import ConfigError
 from opbench.eval.evaluator import predict
 from opbench.eval.metrics import METRICS
@@ -40,6 +40,12 @@ LAST = "last.safetensors"
 BEST = "best.safetensors"
 
 EpochCallback = Callable[[int, "Trainer"], None]
+
+
+def _registered(name: str) -> PhysicsMetric:
+    """A registered metric as ``fn(prediction, batch)``."""
+    metric = METRICS.get(name)
+    return lambda prediction, batch: metric(prediction, batch["y"], batch.get("mask"))
 
 
 def seed_everything(seed: int) -> None:
@@ -81,6 +87,8 @@ class Trainer:
             :mod:`opbench.train.distributed`); rank 0 writes the checkpoints.
         physics_loss: the dataset's residual loss on physical predictions, weighted by
             ``config.physics_weight``.
+        family_metrics: the dataset's own per-sample metrics ``fn(prediction, batch)``; the
+            primary metric is looked up there first, then in the metric registry.
     """
 
     def __init__(
@@ -97,10 +105,14 @@ class Trainer:
         callbacks: Sequence[EpochCallback] = (),
         distributed: Distributed | None = None,
         physics_loss: Callable[[torch.Tensor, dict[str, torch.Tensor]], torch.Tensor] | None = None,
+        family_metrics: dict[str, PhysicsMetric] | None = None,
     ) -> None:
         self.surrogate = surrogate.to(device)
         self.config = config
-        self.metric = METRICS.get(primary_metric)
+        family_metrics = family_metrics or {}
+        self.metric: PhysicsMetric = family_metrics.get(primary_metric) or _registered(
+            primary_metric
+        )
         self.checkpoint_dir = checkpoint_dir
         self.model_meta = model_meta
         self.seed = seed
@@ -122,7 +134,7 @@ class Trainer:
         """Mean of the primary metric over the validation split, physical units (rank 0's
         value on every rank, so that all ranks take the same decisions)."""
         prediction = predict(self.surrogate, val, self.config.eval_batch_size, self.device)
-        values = self.metric(prediction, val.tensors["y"], val.tensors.get("mask"))
+        values = self.metric(prediction, val.tensors)
         return self.distributed.broadcast(float(values.mean()))
 
     def _save_best(self, epoch: int, val_value: float) -> None:

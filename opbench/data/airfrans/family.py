@@ -1,0 +1,287 @@
+"""The AirfRANS family: configs (the benchmark's four tasks), the point-cloud task, scores.
+
+Configs ``full``, ``scarce``, ``reynolds``, ``aoa``: the official splits of the manifest
+(:func:`~.samples.split_names`). Task ``fields`` (layout ``points``): per-node inputs
+(x, y, U∞cos α, U∞sin α, distance, n_x, n_y) → (u, v, p/ρ, ν_t), standardised by the
+Surrogate with training statistics over real nodes; training draws ``data.n_points`` nodes
+per simulation per step; validation and test use every node. Scores: :mod:`.scoring`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from opbench.data import DATASETS
+from opbench.data.airfrans import samples, scoring
+from opbench.data.airfrans.files import read_manifest, read_simulation
+from opbench.data.airfrans.forces import force_coefficients
+from opbench.data.airfrans.generate import (
+    GENERATOR_VERSION,
+    GenerationOptions,
+    GenerationReport,
+    generate,
+)
+from opbench.data.base import Benchmark, SampleSet, ValidationReport
+from opbench.data.cache import ensure_generated, generated_root, read_sidecar
+from opbench.errors import ConfigError, DataError, unknown_name
+from opbench.io import stable_hash
+from opbench.tasks import TaskSpec
+
+CONFIGS = ("full", "scarce", "reynolds", "aoa")
+TASKS = ("fields",)
+REFERENCE_POINTS = 32_000
+GENERATION_OPTIONS = ("n_train", "n_test", "n_around", "n_normal")
+
+
+@dataclass(frozen=True)
+class AirfRANSOptions:
+    """AirfRANS data options (``--set data.<name>=value``).
+
+    Attributes:
+        n_points: nodes drawn per simulation per training step; ``None`` = the reference's
+            32 000, or the smallest training simulation's node count if that is smaller.
+        n_train, n_test, n_around, n_normal: generation only (simulations in
+            ``full_train`` / ``full_test``, mesh nodes around the foil and across the
+            layer); ``None`` = the generator's defaults.
+        seed: the generator seed.
+    """
+
+    n_points: int | None = None
+    n_train: int | None = None
+    n_test: int | None = None
+    n_around: int | None = None
+    n_normal: int | None = None
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.n_points is not None and (
+            isinstance(self.n_points, bool) or not isinstance(self.n_points, int)
+        ):
+            raise ConfigError(f"data.n_points must be an integer or unset, got {self.n_points!r}")
+        if self.n_points is not None and self.n_points < 1:
+            raise ConfigError(f"data.n_points must be >= 1, got {self.n_points}")
+        self.generation()
+
+    def generation(self) -> GenerationOptions:
+        given = {name: getattr(self, name) for name in GENERATION_OPTIONS}
+        return GenerationOptions(
+            **{k: v for k, v in given.items() if v is not None}, seed=self.seed
+        )
+
+
+class AirfRANSFamily:
+    """AirfRANS (Bonnet et al. 2022): RANS around NACA airfoils, on the simulation mesh."""
+
+    name = "airfrans"
+    title = "AirfRANS: steady flow around NACA 4/5-digit airfoils, fields on the mesh nodes"
+    citation = (
+        "@inproceedings{bonnet2022airfrans,\n"
+        "  title     = {AirfRANS: High Fidelity Computational Fluid Dynamics Dataset for "
+        "Approximating Reynolds-Averaged Navier-Stokes Solutions},\n"
+        "  author    = {Bonnet, Florent and Mazari, Jocelyn Ahmed and Cinnella, Paola and "
+        "Gallinari, Patrick},\n"
+        "  booktitle = {NeurIPS Datasets and Benchmarks Track},\n"
+        "  year      = {2022}\n"
+        "}"
+    )
+    default_config = "full"
+    default_task = "fields"
+    options_type = AirfRANSOptions
+    generate_options = (*GENERATION_OPTIONS, "seed", "workers")
+
+    def configs(self) -> list[str]:
+        return list(CONFIGS)
+
+    def tasks(self) -> list[str]:
+        return list(TASKS)
+
+    def check_config(self, config: str) -> None:
+        if config not in CONFIGS:
+            raise unknown_name("AirfRANS config", config, CONFIGS)
+
+    def generate(self, config: str, root: Path, **options: Any) -> GenerationReport:
+        """Generate an AirfRANS-style dataset (all seven manifest lists) under ``root``."""
+        self.check_config(config)
+        workers = options.pop("workers", None)
+        return generate(Path(root), GenerationOptions(**options), workers)
+
+    def validate(self, config: str, data_dir: Path) -> ValidationReport:
+        """Read every simulation of the config's splits; report sizes and the true force
+        coefficients' ranges."""
+        self.check_config(config)
+        names = samples.split_names(read_manifest(data_dir), config)
+        lines, coefficients = [], []
+        for split, split_names in names.items():
+            nodes = []
+            for name in split_names:
+                simulation = read_simulation(data_dir, name)
+                nodes.append(len(simulation.points))
+                coefficients.append(_true_coefficients(simulation))
+            lines.append(
+                f"{split}: {len(split_names)} simulations, nodes {min(nodes)}–{max(nodes)}"
+            )
+        cd, cl = np.array(coefficients).T
+        lines.append(f"C_D {cd.min():.4g}–{cd.max():.4g}, C_L {cl.min():.4g}–{cl.max():.4g}")
+        return ValidationReport(True, lines, {"simulations": len(coefficients)})
+
+    def _generated_dir(self, options: AirfRANSOptions) -> Path:
+        generation = options.generation()
+        key = {"generator_version": GENERATOR_VERSION, **generation.key()}
+        root = generated_root(self.name, "dataset", key)
+        return ensure_generated(root, lambda tmp: generate(tmp, generation))
+
+    def load_benchmark(
+        self,
+        config: str,
+        task: str,
+        options: AirfRANSOptions | None = None,
+        data_dir: Path | None = None,
+        test_only: bool = False,
+    ) -> Benchmark:
+        """Resolve ``config``/``task`` into a Benchmark (module docstring); ``data_dir`` is
+        the folder of ``manifest.json``, otherwise the data is generated into the cache."""
+        self.check_config(config)
+        if task not in TASKS:
+            raise unknown_name("AirfRANS task", task, TASKS)
+        options = AirfRANSOptions() if options is None else options
+        if data_dir is None:
+            root = self._generated_dir(options)
+        else:
+            given = [n for n in GENERATION_OPTIONS if getattr(options, n) is not None]
+            if given:
+                raise ConfigError(f"data.{given[0]} applies to generated data only")
+            root = Path(data_dir)
+        names = samples.split_names(read_manifest(root), config)
+        if test_only:
+            names["val"] = names["val"][:1]
+        if not all(names.values()):
+            sizes = ", ".join(f"{len(v)} {k}" for k, v in names.items())
+            raise DataError(
+                f"{root}: config {config!r} gives {sizes} simulations; every split needs one"
+            )
+        return _benchmark(root, config, task, names, options, read_sidecar(root))
+
+
+def _true_coefficients(simulation) -> tuple[float, float]:
+    """C_D, C_L of a simulation's own fields by the scoring routine."""
+    cd, cl = force_coefficients(
+        simulation.stencil(),
+        simulation.velocity,
+        simulation.pressure,
+        simulation.u_inf,
+        simulation.aoa_deg,
+    )
+    return float(cd), float(cl)
+
+
+def _benchmark(
+    root: Path,
+    config: str,
+    task: str,
+    names: dict[str, list[str]],
+    options: AirfRANSOptions,
+    sidecar: dict[str, Any] | None,
+) -> Benchmark:
+    order = [(split, name) for split in ("train", "val", "test") for name in names[split]]
+    simulations = [read_simulation(root, name) for _, name in order]
+    n_max = max(len(s.points) for s in simulations)
+    tensors, first = {}, 0
+    for split in ("train", "val", "test"):
+        count = len(names[split])
+        tensors[split] = samples.padded_set(simulations[first : first + count], first, n_max)
+        first += count
+    train_nodes = [len(s.points) for s in simulations[: len(names["train"])]]
+    n_points = options.n_points or min(REFERENCE_POINTS, min(train_nodes))
+    generated = sidecar is not None
+    scored = samples.OUTPUTS[:3] if generated else samples.OUTPUTS
+    train = tensors["train"]
+    valid = train["valid"].bool().expand_as(train["y"])
+    std = torch.stack(
+        [train["y"][:, c][valid[:, c]].double().std() for c in range(train["y"].shape[1])]
+    )
+    true = np.array([_true_coefficients(s) for s in simulations])
+    forces = scoring.Forces(
+        [s.stencil() for s in simulations],
+        [len(s.points) for s in simulations],
+        [s.u_inf for s in simulations],
+        [s.aoa_deg for s in simulations],
+        true,
+    )
+    test_sims = tensors["test"]["sim"].tolist()
+    metrics = {**scoring.field_metrics(std.clamp_min(1e-12), scored), **forces.metrics()}
+    task_spec = TaskSpec(
+        name=task,
+        layout="points",
+        input_fields=samples.INPUTS,
+        output_fields=samples.OUTPUTS,
+        spatial_shape=None,
+        periodic=False,
+        boundary="no-slip wall, freestream far field",
+        metrics=("mse",),
+        primary_metric="vol_mse",
+        extra={
+            "coordinate_fields": ["x", "y", "distance", "n_x", "n_y"],
+            "family_metrics": ["vol_mse"],
+            "box": [-2.0, 4.0, -1.5, 1.5],
+        },
+    )
+    info = {
+        "family": "airfrans",
+        "config": config,
+        "task": task,
+        "source": "generated" if generated else "real",
+        "generator_version": None if sidecar is None else sidecar.get("generator_version"),
+        "generator": sidecar,
+        "files": {
+            split: {
+                "path": str(root / "manifest.json"),
+                "sha256": _names_hash(names[split]),
+                "n_samples": len(names[split]),
+            }
+            for split in ("train", "val", "test")
+        },
+        "fingerprint": stable_hash([names[s] for s in ("train", "val", "test")]),
+        "split": {
+            **{split: len(names[split]) for split in ("train", "val", "test")},
+            "unit": "simulation",
+            "method": (
+                "manifest <config>_train without its last int(0.1 n) (validation); test = "
+                "<config>_test (scarce: full_test)"
+            ),
+        },
+        "n_points": n_points,
+        "nodes": {"max": n_max, "min": int(min(len(s.points) for s in simulations))},
+        "scored_fields": list(scored),
+        "target_std": std.tolist(),
+        "true_coefficients": {
+            "cd_range": [float(true[:, 0].min()), float(true[:, 0].max())],
+            "cl_range": [float(true[:, 1].min()), float(true[:, 1].max())],
+        },
+    }
+    return Benchmark(
+        family="airfrans",
+        config=config,
+        task=task_spec,
+        splits={
+            "train": samples.NodeSampledSet(tensors["train"], n_points),
+            "val": SampleSet(tensors["val"]),
+            "test": SampleSet(tensors["test"]),
+        },
+        info=info,
+        physics_metrics=metrics,
+        set_metrics=forces.set_metrics(test_sims),
+    )
+
+
+def _names_hash(names: list[str]) -> str:
+    """SHA-256 of a split's simulation names (the files are too many to hash on load)."""
+    return hashlib.sha256("\n".join(names).encode()).hexdigest()
+
+
+DATASETS.add("airfrans", AirfRANSFamily())

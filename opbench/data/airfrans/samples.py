@@ -1,0 +1,101 @@
+"""From AirfRANS simulations to splits of padded point clouds, and per-step node sampling.
+
+Splits (the reference ``main.py``): train = ``manifest[<task>_train]`` without its last
+10 %, which validate (n_val = int(0.1·n), at least 1 here: the reference's ``[:-0]`` would
+leave no training set); test = ``manifest[<task>_test]``, or ``full_test`` for ``scarce``.
+
+Each split holds every simulation padded to the largest node count of the loaded data:
+``x`` (S, 7, N) the inputs (x, y, U∞cos α, U∞sin α, distance, n_x, n_y), ``y`` (S, 4, N)
+the targets (u, v, p/ρ, ν_t), ``valid`` and ``mask`` (S, 1, N) 1 on real nodes, ``surface``
+(S, 1, N) 1 on wall nodes, ``pos`` (S, 2, N) the raw coordinates, ``sim`` (S,) the index of
+the simulation in the family's list (for its force stencil). Training batches draw
+``n_points`` nodes of each simulation at random per step (32 000 in the reference), with
+replacement only when a simulation has fewer nodes; validation and test use every node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from opbench.data.airfrans.files import Simulation
+from opbench.data.base import Batch, SampleSet
+
+INPUTS = ("x", "y", "u_inf_cos", "u_inf_sin", "distance", "n_x", "n_y")
+OUTPUTS = ("u", "v", "p", "nut")
+POINT_KEYS = ("x", "y", "valid", "mask", "surface", "pos")
+
+
+def split_names(manifest: dict[str, list[str]], task: str) -> dict[str, list[str]]:
+    """train / val / test simulation names of an AirfRANS task (see the module docstring)."""
+    train = manifest[f"{task}_train"]
+    n_val = max(1, int(0.1 * len(train))) if len(train) > 1 else 0
+    test = manifest["full_test" if task == "scarce" else f"{task}_test"]
+    return {"train": train[: len(train) - n_val], "val": train[len(train) - n_val :], "test": test}
+
+
+def padded_set(simulations: Sequence[Simulation], first: int, n_max: int) -> dict[str, Tensor]:
+    """The split's tensors (module docstring); ``first`` is the family index of the first."""
+    count = len(simulations)
+    x = np.zeros((count, len(INPUTS), n_max), dtype=np.float32)
+    y = np.zeros((count, len(OUTPUTS), n_max), dtype=np.float32)
+    valid = np.zeros((count, 1, n_max), dtype=np.float32)
+    surface = np.zeros((count, 1, n_max), dtype=np.float32)
+    for i, simulation in enumerate(simulations):
+        columns = simulation.columns()
+        n = len(columns)
+        x[i, :, :n] = columns[:, :7].T
+        y[i, :, :n] = columns[:, 7:11].T
+        valid[i, 0, :n] = 1.0
+        surface[i, 0, :n] = columns[:, 11]
+    return {
+        "x": torch.from_numpy(x),
+        "y": torch.from_numpy(y),
+        "valid": torch.from_numpy(valid),
+        "mask": torch.from_numpy(valid.copy()),
+        "surface": torch.from_numpy(surface),
+        "pos": torch.from_numpy(x[:, :2].copy()),
+        "sim": torch.arange(first, first + count),
+    }
+
+
+class NodeSampledSet(SampleSet):
+    """A training split whose batches hold ``n_points`` random nodes of each simulation."""
+
+    def __init__(self, tensors: dict[str, Tensor], n_points: int) -> None:
+        super().__init__(tensors)
+        self.n_points = n_points
+
+    def select(self, indices: Tensor | list[int]) -> NodeSampledSet:
+        return NodeSampledSet(super().select(indices).tensors, self.n_points)
+
+    def batches(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        keys: tuple[str, ...] | None = None,
+    ) -> Iterator[Batch]:
+        for batch in super().batches(batch_size, shuffle=shuffle, generator=generator, keys=keys):
+            yield self._sample(batch, generator)
+
+    def _sample(self, batch: Batch, generator: torch.Generator | None) -> Batch:
+        counts = batch["valid"][:, 0].sum(dim=1).long()
+        chosen = torch.stack(
+            [
+                torch.randperm(int(n), generator=generator)[: self.n_points]
+                if n >= self.n_points
+                else torch.randint(int(n), (self.n_points,), generator=generator)
+                for n in counts
+            ]
+        )
+        return {
+            name: torch.gather(t, 2, chosen[:, None].expand(-1, t.shape[1], -1))
+            if name in (*POINT_KEYS, "y")
+            else t
+            for name, t in batch.items()
+        }
