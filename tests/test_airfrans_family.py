@@ -92,13 +92,15 @@ def test_benchmark_splits_padding_and_node_sampling(root):
         load_benchmark("airfrans", "fulll", data_dir=root)
 
 
-def test_a_config_with_an_empty_split_is_a_clear_error(tmp_path):
-    generate(tmp_path, GenerationOptions(n_train=2, n_test=1, n_around=40, n_normal=8), 1)
-    manifest = read_manifest(tmp_path)
-    if manifest["reynolds_test"] and manifest["reynolds_train"]:
-        pytest.skip("this draw happens to fill both reynolds splits")
+def test_a_config_with_an_empty_split_is_a_clear_error(root, tmp_path):
+    manifest = read_manifest(root)
+    (tmp_path / "manifest.json").write_text(json.dumps({**manifest, "reynolds_test": []}))
     with pytest.raises(DataError, match="every split needs one"):
         load_benchmark("airfrans", "reynolds", data_dir=tmp_path)
+    del manifest["aoa_test"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataError, match="aoa_test"):
+        load_benchmark("airfrans", "aoa", data_dir=tmp_path)
 
 
 def test_cli_runs_mlp_on_generated_airfrans(root, tmp_path):
