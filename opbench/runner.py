@@ -32,7 +32,12 @@ from opbench.eval.evaluator import score
 from opbench.eval.rollout import persistence_curve, score_rollout
 from opbench.io import atomic_path, write_json_atomic
 from opbench.models import MODELS, Surrogate, count_parameters
-from opbench.results.plots import plot_loss_curve, plot_rollout, plot_samples
+from opbench.results.plots import (
+    plot_loss_curve,
+    plot_point_samples,
+    plot_rollout,
+    plot_samples,
+)
 from opbench.results.record import SCHEMA_VERSION, write_record
 from opbench.train import distributed
 from opbench.train.checkpoint import load_checkpoint, load_module_tensors
@@ -440,13 +445,25 @@ def _plot_samples(path: Path, benchmark: Benchmark, predictions: torch.Tensor) -
 
     A task may name the inputs worth drawing (``extra["plotted_inputs"]``, e.g. not
     CFDBench's constant parameter channels); points on a fixed frame grid are drawn as
-    images of ``extra["frame_shape"]``.
+    images of ``extra["frame_shape"]``; point clouds with raw positions ``pos`` as scatter
+    plots of the first test sample in ``extra["plot_window"]`` (x0, x1, y0, y1).
     """
     task = benchmark.task
+    test = benchmark.splits["test"].tensors
+    if "plot_window" in task.extra:
+        plot_point_samples(
+            test["pos"][0],
+            test["y"][0],
+            predictions[0],
+            test["valid"][0, 0],
+            task.output_fields,
+            path,
+            task.extra["plot_window"],
+        )
+        return True
     shape = task.spatial_shape or task.extra.get("frame_shape")
     if shape is None:
         return False
-    test = benchmark.splits["test"].tensors
     n = min(N_PLOTTED_SAMPLES, predictions.shape[0])
     shown = task.extra.get("plotted_inputs", task.input_fields)
     channels = [task.input_fields.index(name) for name in shown]

@@ -47,7 +47,8 @@ Presets: ``small`` (48 × 96 grid, n_modes (12, 24), 16 hidden channels, 4 layer
 16 features, head [32, 32]; 325,668 parameters with 7 inputs and 4 outputs, complex ones
 counted twice) with the zoo's small recipe at batch 1 and MSE loss; ``paper`` (96 × 192,
 n_modes (24, 48), 32 hidden channels, 4 layers, 32 features, head [64, 64]; 4,937,796
-parameters) with Adam lr 1e-3, cosine decay, MSE, batch 1, 400 epochs. Neither is from a
+parameters) with the AirfRANS recipe of ``mlp`` (Adam lr 1e-3, cosine, MSE, batch 1, 398
+epochs). Neither is from a
 paper: FNO through a grid is opbench's construction. The scatter (``scatter_add``) and the
 backward pass of ``grid_sample`` use atomic additions on CUDA and are not bitwise
 deterministic there.
@@ -66,7 +67,7 @@ from opbench.data.base import Batch
 from opbench.errors import ConfigError
 from opbench.models.base import SMALL_TRAIN, register_model
 from opbench.models.fno import CITATION as FNO_CITATION
-from opbench.models.mlp import MLPBlock
+from opbench.models.mlp import AIRFRANS_TRAIN, MLPBlock
 from opbench.tasks import TaskSpec
 
 CITATION = FNO_CITATION + ". On point clouds through a grid (opbench)"
@@ -188,16 +189,7 @@ def check_box(task: TaskSpec) -> list[float]:
                 "features": 32,
                 "head": [64, 64],
             },
-            "train": {
-                "optimizer": "adam",
-                "lr": 1e-3,
-                "weight_decay": 0.0,
-                "schedule": "cosine",
-                "min_lr_ratio": 0.0,
-                "batch_size": 1,
-                "epochs": 400,
-                "loss": "mse",
-            },
+            "train": AIRFRANS_TRAIN,
         },
     },
     citation=CITATION,

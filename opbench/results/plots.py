@@ -116,3 +116,41 @@ def plot_rollout(
     ax.grid(alpha=0.3)
     ax.legend()
     _save(fig, path)
+
+
+def plot_point_samples(
+    positions: Tensor,
+    targets: Tensor,
+    predictions: Tensor,
+    valid: Tensor,
+    output_names: Sequence[str],
+    path: Path,
+    window: Sequence[float],
+) -> None:
+    """Point clouds (AirfRANS): one row per output field of the first test sample, showing
+    target, prediction and error at the nodes inside ``window`` = (x0, x1, y0, y1)."""
+    keep = valid.bool()
+    x, y = (positions[c][keep].numpy() for c in (0, 1))
+    fig, axes = plt.subplots(
+        len(output_names), 3, figsize=(12, 2.6 * len(output_names)), squeeze=False
+    )
+    for row, name in enumerate(output_names):
+        target = targets[row][keep].numpy()
+        prediction = predictions[row][keep].numpy()
+        error = prediction - target
+        largest = float(np.abs(error).max()) or 1.0
+        limits = (float(target.min()), float(target.max()))
+        panels = [
+            (f"target {name}", target, "viridis", limits),
+            (f"prediction {name}", prediction, "viridis", limits),
+            (f"error {name}", error, "RdBu_r", (-largest, largest)),
+        ]
+        for col, (label, values, cmap, (vmin, vmax)) in enumerate(panels):
+            ax = axes[row, col]
+            shown = ax.scatter(x, y, c=values, s=1.5, cmap=cmap, vmin=vmin, vmax=vmax)
+            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+            ax.set_xlim(window[0], window[1])
+            ax.set_ylim(window[2], window[3])
+            ax.set_aspect("equal")
+            ax.set_title(label, fontsize=8)
+    _save(fig, path)

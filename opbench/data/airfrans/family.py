@@ -229,6 +229,7 @@ def _benchmark(
             "coordinate_fields": ["x", "y", "distance", "n_x", "n_y"],
             "family_metrics": ["vol_mse"],
             "box": [-2.0, 4.0, -1.5, 1.5],
+            "plot_window": [-0.4, 1.6, -0.5, 0.5],
         },
     )
     info = {
