@@ -130,3 +130,21 @@ def test_cli_runs_mlp_on_generated_airfrans(root, tmp_path):
         assert name in test
     assert test["spearman_cd"]["n"] == 3 and -1 <= test["spearman_cd"]["mean"] <= 1
     assert "vol_mse_nut" not in test  # ν_t is zero in generated data: not scored
+
+
+def test_wall_shear_recomputed_from_the_fields_is_the_boundary_layers():
+    from opbench.data.airfrans.forces import wall_shear_stress, wall_stencil
+    from opbench.data.airfrans.generate import draw_case, simulate
+
+    case = draw_case(np.random.default_rng([0, 3]))
+    sim = simulate(case, GenerationOptions(n_around=120, n_normal=24))
+    mesh, wall = sim["mesh"], sim["wall"]
+    stencil = wall_stencil(mesh.points, mesh.quads, wall.nodes, wall.segments, wall.normals)
+    recomputed = np.hypot(*wall_shear_stress(stencil, sim["fields"]["U"]).T)
+    layer = sim["layer"].wall_shear[: len(wall.nodes)]
+    # Away from the stagnation point and the trailing edge (where the layer's τ_w → 0 or
+    # is held), the mesh-recomputed shear matches the integral boundary layer's.
+    attached = layer > 0.2 * np.median(layer)
+    ratio = recomputed[attached] / layer[attached]
+    assert attached.mean() > 0.8
+    assert np.median(np.abs(ratio - 1)) < 0.02 and np.percentile(np.abs(ratio - 1), 90) < 0.1
