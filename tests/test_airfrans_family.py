@@ -148,3 +148,14 @@ def test_wall_shear_recomputed_from_the_fields_is_the_boundary_layers():
     ratio = recomputed[attached] / layer[attached]
     assert attached.mean() > 0.8
     assert np.median(np.abs(ratio - 1)) < 0.02 and np.percentile(np.abs(ratio - 1), 90) < 0.1
+
+
+def test_without_data_dir_the_data_is_generated_once_into_the_cache():
+    options = {"n_train": 10, "n_test": 2, "n_around": 40, "n_normal": 8}
+    first = load_benchmark("airfrans", "full", **options)
+    second = load_benchmark("airfrans", "full", **options)
+    assert first.info["source"] == "generated"
+    assert first.info["fingerprint"] == second.info["fingerprint"]
+    assert first.info["split"]["test"] == 2
+    with pytest.raises(ConfigError, match="generated data only"):
+        load_benchmark("airfrans", "full", data_dir=".", n_train=10)
