@@ -135,11 +135,13 @@ def test_masked_points_do_not_change_the_other_points(name):
     assert (unmasked[..., :150] - out[..., :150]).abs().max() > 1e-4
 
 
-def test_point_batch_norm_is_batch_norm_with_batch_statistics():
-    """The reference's BatchNorm1d(track_running_stats=False) on the flattened points, in
-    training and evaluation; with a mask, on the unmasked points alone."""
+def test_point_batch_norm_is_the_references_batch_norm_on_each_simulation():
+    """Per sample, the reference's BatchNorm1d(track_running_stats=False) on that sample's
+    points (its batches hold one simulation), in training and evaluation; with a mask, on
+    the unmasked points alone. Samples do not influence each other."""
     torch.manual_seed(3)
     h = torch.randn(2, 50, 6) * 3 + 1
+    h[1] = h[1] * 5 - 2  # a second simulation with other statistics
     ours = PointBatchNorm(6)
     with torch.no_grad():
         ours.weight.uniform_(0.5, 2)
@@ -149,11 +151,12 @@ def test_point_batch_norm_is_batch_norm_with_batch_statistics():
     for mode in (True, False):
         ours.train(mode)
         reference.train(mode)
-        expected = reference(h.reshape(-1, 6)).reshape(2, 50, 6)
-        torch.testing.assert_close(ours(h), expected)
+        for b in range(2):
+            torch.testing.assert_close(ours(h)[b], reference(h[b]))
     mask = torch.rand(2, 50, 1) > 0.4
-    kept = h[mask.expand(-1, -1, 6)].reshape(-1, 6)
-    torch.testing.assert_close(ours(h, mask)[mask.squeeze(-1)], reference(kept))
+    for b in range(2):
+        kept = h[b][mask[b, :, 0]]
+        torch.testing.assert_close(ours(h, mask)[b][mask[b, :, 0]], reference(kept))
 
 
 def test_mlp_block_follows_the_reference_layer_order():

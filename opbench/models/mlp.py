@@ -11,9 +11,13 @@ then per further layer (batch norm) → ReLU → Linear, with no activation afte
 last layer (so the blocks meet linearly, as in the reference). Only the main MLP has
 batch norm (``bn_bool: True``; the encoder and decoder are built with
 ``batch_norm=False``). The reference's norm is ``BatchNorm1d(track_running_stats=False)``:
-statistics of the current batch in training *and* evaluation, over every node of every
-simulation in it; :class:`PointBatchNorm` computes them the same way, over the points whose
-``mask`` is 1 when the batch has one. Every other operation acts on each point alone, so the
+statistics of the current batch in training *and* evaluation, and its batches hold one
+simulation in both (training batch size 1, ``Infer_test`` one simulation at a time), so
+the statistics are those of one simulation's nodes. :class:`PointBatchNorm` computes them
+per sample, over the points whose ``mask`` is 1 when the batch has one: identical to the
+reference at batch size 1, and independent of how many simulations a batch holds (with
+batch-wide statistics, validating 64 simulations per batch would normalise differently
+from training on one). Every other operation acts on each point alone, so the
 network is permutation-equivariant in the points; with ``batch_norm=False`` it is strictly
 point-wise. With 7 inputs and 4 outputs it has 19,988 parameters (5,192 encoder,
 9,416 + 384 main MLP, 4,996 decoder).
@@ -77,13 +81,14 @@ decoder [8, 64, 64, 4] (C_in and C_out come from the task)."""
 
 
 class PointBatchNorm(nn.Module):
-    """Batch norm over points, with the statistics of the current batch in training and
-    evaluation alike (the reference's ``BatchNorm1d(track_running_stats=False)``):
+    """Batch norm over the points of each sample, with the current statistics in training
+    and evaluation alike (the reference's ``BatchNorm1d(track_running_stats=False)`` on its
+    one-simulation batches):
 
-        h ← γ (h − μ) / √(σ² + ε) + β,
+        h ← γ (h − μ_b) / √(σ_b² + ε) + β,
 
-    μ and σ² (biased) per channel over the points of every sample in the batch, restricted
-    to the points whose mask is true when a mask is given. Features (B, N, C)."""
+    μ_b and σ_b² (biased) per channel over the points of sample b, restricted to the points
+    whose mask is true when a mask is given. Features (B, N, C)."""
 
     def __init__(self, channels: int, eps: float = 1e-5) -> None:
         super().__init__()
@@ -94,12 +99,12 @@ class PointBatchNorm(nn.Module):
     def forward(self, h: Tensor, mask: Tensor | None = None) -> Tensor:
         """``mask``: (B, N, 1) bool, true on the points that count; ``None``: all points."""
         if mask is None:
-            var, mean = torch.var_mean(h, dim=(0, 1), correction=0)
+            var, mean = torch.var_mean(h, dim=1, keepdim=True, correction=0)
         else:
             weight = mask.to(h.dtype)
-            count = weight.sum().clamp_min(1.0)
-            mean = (h * weight).sum(dim=(0, 1)) / count
-            var = ((h - mean).square() * weight).sum(dim=(0, 1)) / count
+            count = weight.sum(dim=1, keepdim=True).clamp_min(1.0)
+            mean = (h * weight).sum(dim=1, keepdim=True) / count
+            var = ((h - mean).square() * weight).sum(dim=1, keepdim=True) / count
         return (h - mean) * torch.rsqrt(var + self.eps) * self.weight + self.bias
 
 
