@@ -102,6 +102,16 @@ class TrainConfig:
         LOSSES.get(self.loss)
 
 
+def require_int(name: str, value: Any, minimum: int, *, optional: bool = False) -> None:
+    """ConfigError unless ``value`` is an int (not a bool) ≥ ``minimum``, or ``None`` when
+    ``optional``; ``name`` is how the user spells the option (``data.n_train``)."""
+    if optional and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        unset = " or unset" if optional else ""
+        raise ConfigError(f"{name} must be an integer >= {minimum}{unset}, got {value!r}.")
+
+
 def parse_value(text: str) -> Any:
     """JSON value if ``text`` parses as JSON, otherwise the string itself."""
     try:

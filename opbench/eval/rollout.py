@@ -50,17 +50,15 @@ class RolloutScores:
     """Per-step error curves: ``curves[metric]`` lists the mean over cases at each step."""
 
     curves: dict[str, list[float | None]]
-    counts: list[int]
-    predictions: Tensor
 
     def summary(self, rollout: Rollout) -> dict[str, Any]:
         """The run record's ``rollout`` section."""
         return {
-            "steps": len(self.counts),
+            "steps": int(rollout.targets.shape[1]),
             "delta_t": rollout.delta_t,
             "k": rollout.k,
             "n_cases": int(rollout.targets.shape[0]),
-            "n_per_step": self.counts,
+            "n_per_step": [int(n) for n in rollout.valid.sum(dim=0)],
             "curves": self.curves,
         }
 
@@ -99,6 +97,4 @@ def score_rollout(
 ) -> RolloutScores:
     """Roll out and score every step with ``metrics`` (means over the valid cases)."""
     predictions = roll_out(surrogate, rollout, batch_size, device)
-    curves = {name: _curve(predictions, rollout, name) for name in metrics}
-    counts = [int(n) for n in rollout.valid.sum(dim=0)]
-    return RolloutScores(curves, counts, predictions)
+    return RolloutScores({name: _curve(predictions, rollout, name) for name in metrics})

@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 import torch
 
+from opbench.config import require_int
 from opbench.data import DATASETS
 from opbench.data.airfrans import samples, scoring
-from opbench.data.airfrans.files import read_manifest, read_simulation
-from opbench.data.airfrans.forces import force_coefficients
+from opbench.data.airfrans.files import Simulation, read_manifest, read_simulation
+from opbench.data.airfrans.forces import WallStencil, force_coefficients
 from opbench.data.airfrans.generate import (
     GENERATOR_VERSION,
     GenerationOptions,
@@ -60,12 +61,7 @@ class AirfRANSOptions:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.n_points is not None and (
-            isinstance(self.n_points, bool) or not isinstance(self.n_points, int)
-        ):
-            raise ConfigError(f"data.n_points must be an integer or unset, got {self.n_points!r}")
-        if self.n_points is not None and self.n_points < 1:
-            raise ConfigError(f"data.n_points must be >= 1, got {self.n_points}")
+        require_int("data.n_points", self.n_points, 1, optional=True)
         self.generation()
 
     def generation(self) -> GenerationOptions:
@@ -122,7 +118,7 @@ class AirfRANSFamily:
             for name in split_names:
                 simulation = read_simulation(data_dir, name)
                 nodes.append(len(simulation.points))
-                coefficients.append(_true_coefficients(simulation))
+                coefficients.append(_true_coefficients(simulation, simulation.stencil()))
             lines.append(
                 f"{split}: {len(split_names)} simulations, nodes {min(nodes)}–{max(nodes)}"
             )
@@ -168,10 +164,10 @@ class AirfRANSFamily:
         return _benchmark(root, config, task, names, options, read_sidecar(root))
 
 
-def _true_coefficients(simulation) -> tuple[float, float]:
+def _true_coefficients(simulation: Simulation, stencil: WallStencil) -> tuple[float, float]:
     """C_D, C_L of a simulation's own fields by the scoring routine."""
     cd, cl = force_coefficients(
-        simulation.stencil(),
+        stencil,
         simulation.velocity,
         simulation.pressure,
         simulation.u_inf,
@@ -205,9 +201,12 @@ def _benchmark(
     std = torch.stack(
         [train["y"][:, c][valid[:, c]].double().std() for c in range(train["y"].shape[1])]
     )
-    true = np.array([_true_coefficients(s) for s in simulations])
+    stencils = [s.stencil() for s in simulations]
+    true = np.array(
+        [_true_coefficients(s, st) for s, st in zip(simulations, stencils, strict=True)]
+    )
     forces = scoring.Forces(
-        [s.stencil() for s in simulations],
+        stencils,
         [len(s.points) for s in simulations],
         [s.u_inf for s in simulations],
         [s.aoa_deg for s in simulations],

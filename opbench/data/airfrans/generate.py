@@ -40,13 +40,13 @@ from typing import Any
 
 import numpy as np
 
+from opbench.config import require_int
 from opbench.data.airfrans import naca, panel
 from opbench.data.airfrans.boundary_layer import NU, solve_boundary_layer
 from opbench.data.airfrans.files import Boundary, Wall, write_manifest, write_simulation
 from opbench.data.airfrans.forces import force_coefficients, wall_stencil
 from opbench.data.airfrans.mesh import build_mesh
 from opbench.data.cache import SIDECAR
-from opbench.errors import ConfigError
 from opbench.io import write_json_atomic
 
 GENERATOR_VERSION = "1"
@@ -71,9 +71,7 @@ class GenerationOptions:
     def __post_init__(self) -> None:
         minimum = {"n_train": 2, "n_test": 1, "n_around": 40, "n_normal": 8, "seed": 0}
         for name, low in minimum.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+            require_int(name, getattr(self, name), low)
 
     def key(self) -> dict[str, Any]:
         return asdict(self)

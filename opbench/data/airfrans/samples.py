@@ -51,11 +51,12 @@ def padded_set(simulations: Sequence[Simulation], first: int, n_max: int) -> dic
         y[i, :, :n] = columns[:, 7:11].T
         valid[i, 0, :n] = 1.0
         surface[i, 0, :n] = columns[:, 11]
+    valid_tensor = torch.from_numpy(valid)
     return {
         "x": torch.from_numpy(x),
         "y": torch.from_numpy(y),
-        "valid": torch.from_numpy(valid),
-        "mask": torch.from_numpy(valid.copy()),
+        "valid": valid_tensor,
+        "mask": valid_tensor,  # every real node is scored: the same tensor as "valid"
         "surface": torch.from_numpy(surface),
         "pos": torch.from_numpy(x[:, :2].copy()),
         "sim": torch.arange(first, first + count),
@@ -95,7 +96,7 @@ class NodeSampledSet(SampleSet):
         )
         return {
             name: torch.gather(t, 2, chosen[:, None].expand(-1, t.shape[1], -1))
-            if name in (*POINT_KEYS, "y")
+            if name in POINT_KEYS
             else t
             for name, t in batch.items()
         }

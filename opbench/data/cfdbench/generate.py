@@ -24,13 +24,12 @@ from typing import Any
 
 import numpy as np
 
+from opbench.config import require_int
 from opbench.data.cache import SIDECAR
 from opbench.data.cfdbench import solver
 from opbench.data.cfdbench.configs import SUBSETS, CFDBenchConfig
 from opbench.data.cfdbench.design import DESIGNS
 from opbench.data.cfdbench.files import case_name, write_case
-from opbench.data.cfdbench.problems import PROBLEMS
-from opbench.errors import ConfigError
 from opbench.io import write_json_atomic
 
 GENERATOR_VERSION = "1"
@@ -56,17 +55,9 @@ class GenerationOptions:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        checks = {"n_cases": 1, "frames": 2, "frame_size": 4, "seed": 0}
-        for name, minimum in checks.items():
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-                raise ConfigError(f"{name} must be an integer >= {minimum}, got {value!r}")
-        if self.solver_cells is not None and (
-            isinstance(self.solver_cells, bool)
-            or not isinstance(self.solver_cells, int)
-            or self.solver_cells < 8
-        ):
-            raise ConfigError(f"solver_cells must be an integer >= 8, got {self.solver_cells!r}")
+        for name, minimum in {"n_cases": 1, "frames": 2, "frame_size": 4, "seed": 0}.items():
+            require_int(name, getattr(self, name), minimum)
+        require_int("solver_cells", self.solver_cells, 8, optional=True)
 
 
 @dataclass(frozen=True)
@@ -124,7 +115,6 @@ def generate(
     """Write ``root/<problem>/<subset>/caseNNNN/`` for every subset of ``config``."""
     options = options or GenerationOptions()
     design = DESIGNS.get(config.problem)
-    PROBLEMS.get(config.problem)
     workers = workers or min(2, os.cpu_count() or 1)
     start = time.perf_counter()
     case_seconds: list[float] = []

@@ -31,8 +31,3 @@ def divergence(prediction: Tensor, batch: Batch) -> Tensor:
         & fluid[:, :-2, 1:-1]
     ).double()
     return (div.abs() * inner).sum(dim=(1, 2)) / inner.sum(dim=(1, 2)).clamp_min(1.0)
-
-
-def target_divergence(batch: Batch) -> Tensor:
-    """:func:`divergence` of the true next frames ``batch["y"]`` (the floor a model meets)."""
-    return divergence(batch["y"], batch)

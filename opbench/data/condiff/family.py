@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from opbench.config import require_int
 from opbench.data import DATASETS
 from opbench.data.base import Batch, Benchmark, SampleSet, ValidationReport
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
@@ -54,10 +55,6 @@ K_TO_VERTEX: dict[str, Callable[[np.ndarray], np.ndarray]] = {"average": _averag
 """Maps cell coefficients (..., g+1, g+1) to the g×g interior vertices."""
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 @dataclass(frozen=True)
 class ConDiffOptions:
     """ConDiff data options (``--set data.<name>=value``).
@@ -81,13 +78,8 @@ class ConDiffOptions:
 
     def __post_init__(self) -> None:
         for name, minimum in (("n_train", 0), ("n_test", 1)):
-            value = getattr(self, name)
-            if value is not None and (not _is_int(value) or value < minimum):
-                raise ConfigError(
-                    f"data.{name} must be an integer >= {minimum} or unset, got {value!r}."
-                )
-        if not _is_int(self.seed) or self.seed < 0:
-            raise ConfigError(f"data.seed must be an integer >= 0, got {self.seed!r}.")
+            require_int(f"data.{name}", getattr(self, name), minimum, optional=True)
+        require_int("data.seed", self.seed, 0)
         if not isinstance(self.val_fraction, int | float) or not 0 <= self.val_fraction < 1:
             raise ConfigError(f"data.val_fraction must be in [0, 1), got {self.val_fraction!r}.")
         if self.k_to_vertex not in K_TO_VERTEX:
