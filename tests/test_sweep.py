@@ -1,0 +1,103 @@
+"""Sweeps: planning, skipping recorded runs, surviving failures, resuming, both engines."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from opbench import sweep
+from opbench.errors import ConfigError
+from opbench.results.record import read_records
+
+SMALL = ["data.n_train=24", "data.n_test=4"]
+
+
+def _plan(out: Path, models=("mean", "linear"), seeds=(0, 1), **options) -> sweep.SweepPlan:
+    return sweep.plan(list(models), ["condiff:poisson_grid64"], list(seeds), out, **options)
+
+
+def test_plan_checks_everything_first(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown model 'unte'.*unet"):
+        _plan(tmp_path, models=("unte",))
+    with pytest.raises(ConfigError, match=r"mlp.*supports the layouts points"):
+        _plan(tmp_path, models=("mlp",), overrides=SMALL)
+    with pytest.raises(ConfigError, match="at least one"):
+        _plan(tmp_path, seeds=())
+    with pytest.raises(ConfigError, match="FAMILY"):
+        sweep.parse_datasets([":poisson"])
+
+
+def test_config_hash_ignores_seed_and_command_only() -> None:
+    spec = {"model": "fno", "seed": 0, "command": "a", "train": {"lr": 1e-3}}
+    assert sweep.config_hash(spec) == sweep.config_hash({**spec, "seed": 3, "command": "b"})
+    assert sweep.config_hash(spec) != sweep.config_hash({**spec, "train": {"lr": 1e-2}})
+
+
+def test_local_sweep_runs_skips_and_survives_a_failure(tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    plan = _plan(out, overrides=SMALL)
+    assert (len(plan.jobs), plan.n_done) == (4, 0)
+    broken = replace(plan.jobs[0], spec={**plan.jobs[0].spec, "model": "retired"})
+    seen = []
+    outcomes = sweep.sweep(
+        replace(plan, jobs=[broken, *plan.jobs[1:]]),
+        out,
+        workers=2,
+        progress=lambda outcome, n: seen.append(n),
+    )
+    assert sorted(seen) == [1, 2, 3, 4]
+    statuses = sorted(o.status for o in outcomes)
+    assert statuses == ["failed", "ok", "ok", "ok"]
+    (failure,) = (out / sweep.FAILED_DIR).glob("*.json")
+    assert "unknown model 'retired'" in json.loads(failure.read_text())["error"]
+    assert len(read_records(out)) == 3
+
+    again = _plan(out, overrides=SMALL)
+    assert (len(again.jobs), again.n_done, again.n_failed_before) == (1, 3, 0)
+    more = _plan(out, seeds=(0, 1, 2), overrides=SMALL)
+    assert (len(more.jobs), more.n_done) == (3, 3)
+    other = _plan(out, overrides=[*SMALL, "data.val_fraction=0.2"])
+    assert (len(other.jobs), other.n_done) == (4, 0)  # another config hash
+
+
+def test_recorded_failure_is_skipped_unless_retried(tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    job = _plan(out, models=("mean",), seeds=(0,), overrides=SMALL).jobs[0]
+    sweep.record_failure(job, out, "boom", "")
+    assert _plan(out, models=("mean",), seeds=(0,), overrides=SMALL).n_failed_before == 1
+    retry = _plan(out, models=("mean",), seeds=(0,), overrides=SMALL, retry_failed=True)
+    assert len(retry.jobs) == 1
+
+
+def test_interrupted_run_is_resumed(tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    plan = _plan(out, models=("dilresnet",), seeds=(0,), epochs=2, overrides=SMALL)
+    (outcome,) = sweep.sweep(plan, out, workers=1)
+    run_dir = Path(outcome.run_dir)
+    (run_dir / "record.json").unlink()  # as if killed after its last checkpoint
+    resumed = _plan(out, models=("dilresnet",), seeds=(0,), epochs=2, overrides=SMALL)
+    assert resumed.jobs[0].resume_dir == str(run_dir)
+    (again,) = sweep.sweep(resumed, out, workers=1)
+    assert again.run_dir == str(run_dir)
+    assert again.status == "ok"
+    assert len(read_records(out)) == 1
+
+
+def test_unknown_engine_and_address_misuse(tmp_path: Path) -> None:
+    plan = _plan(tmp_path, overrides=SMALL)
+    with pytest.raises(ConfigError, match=r"unknown sweep engine 'rya'.*ray"):
+        sweep.sweep(plan, tmp_path, engine="rya")
+    with pytest.raises(ConfigError, match="--address applies to --engine ray"):
+        sweep.sweep(plan, tmp_path, engine="local", address="auto")
+
+
+def test_ray_engine_on_a_local_instance(tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    plan = _plan(out, overrides=SMALL)
+    outcomes = sweep.sweep(plan, out, engine="ray", workers=2)
+    assert sorted(o.status for o in outcomes) == ["ok"] * 4
+    assert {r["model"]["name"] for r in read_records(out)} == {"mean", "linear"}
+    assert _plan(out, overrides=SMALL).n_done == 4
