@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import shlex
 import sys
+import time
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -231,22 +232,170 @@ def run(
         console.print(f"record: {result.run_dir / 'record.json'}")
 
 
+@app.command("sweep")
+@user_errors
+def sweep(
+    models: Annotated[str, typer.Option(help="comma-separated model names, e.g. fno,unet")],
+    datasets: Annotated[
+        str, typer.Option(help="comma-separated FAMILY[:CONFIG], e.g. condiff:poisson_grid64")
+    ],
+    seeds: Annotated[str, typer.Option(help="comma-separated run seeds")] = "0",
+    preset: Annotated[str, typer.Option(help="small or paper")] = "small",
+    epochs: Annotated[int | None, typer.Option(min=0, help="epoch budget")] = None,
+    task: Annotated[str | None, typer.Option(help="task (default: each family's)")] = None,
+    data_dir: Annotated[
+        list[str] | None,
+        typer.Option(help="ROOT for every family, or FAMILY=ROOT (repeatable); default: cache"),
+    ] = None,
+    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+    engine: Annotated[str, typer.Option(help="local (process pool) or ray")] = "local",
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="concurrent runs (default: one per core)")
+    ] = None,
+    address: Annotated[
+        str | None, typer.Option(help="ray: cluster address (default: a new local instance)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="RUNS: where run directories go")] = Path("runs"),
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="override for every run: model.KEY=V, train.KEY=V, data.KEY=V"),
+    ] = None,
+    retry_failed: Annotated[bool, typer.Option(help="run again the runs that failed")] = False,
+) -> None:
+    """Run every MODEL × DATASET × SEED, skipping runs already recorded in OUT."""
+    from opbench import sweep as library
+
+    plan = library.plan(
+        _names(models, "--models"),
+        _names(datasets, "--datasets"),
+        [_seed(s) for s in _names(seeds, "--seeds")],
+        out,
+        preset=preset,
+        epochs=epochs,
+        overrides=set_ or [],
+        data_dirs=data_dir or [],
+        task=task,
+        device=device,
+        retry_failed=retry_failed,
+        command=shlex.join(["opbench", *sys.argv[1:]]),
+    )
+    console.print(
+        f"{plan.n_total} runs: {plan.n_done} already recorded, {plan.n_failed_before} failed "
+        f"before{' (--retry-failed to run them)' if plan.n_failed_before else ''}, "
+        f"{len(plan.jobs)} to run ({sum(j.resume_dir is not None for j in plan.jobs)} resumed)"
+    )
+    start = time.monotonic()
+
+    def report(outcome: library.Outcome, finished: int) -> None:
+        left = len(plan.jobs) - finished
+        eta = (time.monotonic() - start) / finished * left
+        if outcome.primary is not None:
+            detail = (
+                f"{outcome.primary[0]}={outcome.primary[1]:.4g}"
+                if outcome.primary[1] is not None
+                else ""
+            )
+        else:
+            detail = outcome.error or ""
+        console.print(
+            f"[{finished}/{len(plan.jobs)}] {outcome.status:8} {outcome.job.label}  "
+            f"{detail}  ({outcome.seconds:.0f} s; ~{eta / 60:.0f} min left)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+
+    outcomes = library.sweep(
+        plan, out, engine=engine, workers=workers, address=address, progress=report
+    )
+    failed = sum(o.status == "failed" for o in outcomes)
+    console.print(
+        f"finished {len(outcomes) - failed} runs, {failed} failed "
+        f"(details in {out / library.FAILED_DIR}/) in {(time.monotonic() - start) / 60:.1f} min"
+    )
+    if failed:
+        raise typer.Exit(1)
+
+
+def _names(text: str, option: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise OpbenchError(f"{option} is empty")
+    return names
+
+
+def _seed(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise OpbenchError(f"--seeds: {text!r} is not an integer") from None
+
+
 @app.command("leaderboard")
 @user_errors
 def leaderboard(
-    runs: Annotated[Path, typer.Option(help="RUNS: directory of run directories")] = Path("runs"),
-    out: Annotated[Path, typer.Option(help="where to write <family>.md and results.csv")] = Path(
+    root: Annotated[Path, typer.Option(help="leaderboard directory holding records/")] = Path(
         "leaderboards"
     ),
+    runs: Annotated[
+        Path | None,
+        typer.Option(help="first add every RUNS/*/record.json to ROOT/records (a private board)"),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option(help="write nothing; exit 1 if a generated file differs")
+    ] = False,
 ) -> None:
-    """Aggregate run records into leaderboard tables."""
+    """Generate ROOT's tables (<family>.md, results.csv, index.html) from ROOT/records."""
+    from opbench.results import publish
     from opbench.results.record import read_records
-    from opbench.results.render import write_leaderboard
 
-    records = read_records(runs)
-    if not records:
-        raise OpbenchError(f"no run records (*/record.json) under {runs}")
-    for path in write_leaderboard(records, out):
+    if check:
+        stale = publish.stale_files(root)
+        if stale:
+            errors.print(
+                f"out of date in {root}: {', '.join(stale)}; run `opbench leaderboard --root "
+                f"{root}` and commit the result",
+                highlight=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(1)
+        console.print(f"{root}: every generated file matches its records")
+        return
+    if runs is not None:
+        records = read_records(runs)
+        if not records:
+            raise OpbenchError(f"no run records (*/record.json) under {runs}")
+        for record in records:
+            publish.add_record(record, root)
+    for path in publish.publish(root):
+        console.print(f"wrote {path}")
+
+
+@app.command("submit")
+@user_errors
+def submit(
+    records: Annotated[list[Path], typer.Argument(help="record.json files from opbench runs")],
+    root: Annotated[Path, typer.Option(help="leaderboard directory holding records/")] = Path(
+        "leaderboards"
+    ),
+    accept_dataset: Annotated[
+        str | None,
+        typer.Option(
+            help="maintainers: first add each record's dataset to datasets.json, described so"
+        ),
+    ] = None,
+) -> None:
+    """Check run records made elsewhere and add them to the published leaderboard."""
+    from opbench.results import publish
+    from opbench.results import submit as library
+    from opbench.results.record import read_record
+
+    if accept_dataset is not None:
+        for path in records:
+            publish.accept_dataset(read_record(path), accept_dataset, root)
+    for path in records:
+        console.print(f"added {library.submit(path, root)}")
+    for path in publish.publish(root):
         console.print(f"wrote {path}")
 
 

@@ -6,7 +6,6 @@ import csv
 import datetime
 import io
 import math
-from pathlib import Path
 
 import pytest
 from test_record import make_record
@@ -20,7 +19,7 @@ from opbench.results.leaderboard import (
     leaderboard_rows,
 )
 from opbench.results.record import validate_record
-from opbench.results.render import render_csv, render_markdown, write_leaderboard
+from opbench.results.render import render_csv, render_markdown
 
 DATE = datetime.date(2025, 1, 31)
 
@@ -214,21 +213,3 @@ def test_csv_one_row_per_record() -> None:
     assert lsm["train.status"] == "diverged"
     assert next(r for r in rows if r["model.name"] == "unet")["metrics.test.mse.mean"] == ""
     assert text == render_csv(records)
-
-
-def test_write_leaderboard(tmp_path: Path) -> None:
-    records = [*_records(), make_record("fno", 0, 0.3, family="cfdbench", config="cavity")]
-    paths = write_leaderboard(records, tmp_path / "out", date=DATE)
-    assert [p.name for p in paths] == ["cfdbench.md", "condiff.md", "results.csv"]
-    assert "Generated from 1 records on 2025-01-31." in paths[0].read_text()
-    assert "| 1 | fno |" in paths[1].read_text()
-    assert len(paths[2].read_text().splitlines()) == len(records) + 1
-    before = [p.read_text() for p in paths]
-    write_leaderboard(records[::-1], tmp_path / "out", date=DATE)
-    assert [p.read_text() for p in paths] == before
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(p.name for p in paths)
-
-
-def test_write_leaderboard_needs_records(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="no run records"):
-        write_leaderboard([], tmp_path)

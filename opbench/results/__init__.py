@@ -4,6 +4,9 @@
   and read.
 - :mod:`~opbench.results.leaderboard`: records → ranked rows aggregated over seeds.
 - :mod:`~opbench.results.render`: rows and records → Markdown tables and a CSV.
+- :mod:`~opbench.results.html`: rows and records → the static leaderboard page.
+- :mod:`~opbench.results.publish`: a leaderboard directory: records in, files out.
+- :mod:`~opbench.results.submit`: checks a record from elsewhere before it joins.
 """
 
 from opbench.results.leaderboard import (
@@ -20,7 +23,7 @@ from opbench.results.record import (
     validate_record,
     write_record,
 )
-from opbench.results.render import render_csv, render_markdown, write_leaderboard
+from opbench.results.render import render_csv, render_markdown
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -34,6 +37,5 @@ __all__ = [
     "render_csv",
     "render_markdown",
     "validate_record",
-    "write_leaderboard",
     "write_record",
 ]

@@ -11,12 +11,10 @@ import datetime
 import io
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from opbench.errors import DataError, unknown_name
-from opbench.io import write_text_atomic
-from opbench.results.leaderboard import LeaderboardRow, Record, flatten_record, leaderboard_rows
+from opbench.errors import unknown_name
+from opbench.results.leaderboard import LeaderboardRow, Record, flatten_record
 
 DASH = "—"
 """Shown for a missing value (a std over one seed, a metric of a diverged row)."""
@@ -193,26 +191,3 @@ def render_csv(records: Sequence[Record]) -> str:
     writer.writeheader()
     writer.writerows(flat)
     return out.getvalue()
-
-
-def write_leaderboard(
-    records: Sequence[Record], out_dir: Path, date: datetime.date | None = None
-) -> list[Path]:
-    """Write ``out_dir/<family>.md`` for every family and ``out_dir/results.csv``, atomically.
-
-    Returns the written paths (families in sorted order, then the CSV).
-    """
-    if not records:
-        raise DataError("no run records: nothing to build a leaderboard from")
-    rows = leaderboard_rows(records)
-    date = date or _today()
-    out_dir = Path(out_dir)
-    paths = []
-    for family in sorted({row.family for row in rows}):
-        path = out_dir / f"{family}.md"
-        write_text_atomic(path, render_markdown(rows, family, date))
-        paths.append(path)
-    csv_path = out_dir / "results.csv"
-    write_text_atomic(csv_path, render_csv(records))
-    paths.append(csv_path)
-    return paths

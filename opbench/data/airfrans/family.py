@@ -83,7 +83,8 @@ class AirfRANSFamily:
         "  author    = {Bonnet, Florent and Mazari, Jocelyn Ahmed and Cinnella, Paola and "
         "Gallinari, Patrick},\n"
         "  booktitle = {NeurIPS Datasets and Benchmarks Track},\n"
-        "  year      = {2022}\n"
+        "  year      = {2022},\n"
+        "  note      = {arXiv:2212.07564}\n"
         "}"
     )
     default_config = "full"

@@ -1,0 +1,120 @@
+"""``opbench submit``: accept a run record made elsewhere onto the published leaderboard.
+
+A submitted record must
+
+1. pass the record schema (:func:`~opbench.results.record.validate_record`);
+2. be on a dataset the board knows: its ``family/config`` and data fingerprint are listed
+   in ``datasets.json`` (so every row of a table is scored on the same test files);
+3. carry what the tables are recomputed from: for the primary metric and every other
+   test metric ``mean``, ``std``, ``median``, ``min``, ``max`` and ``n``, with ``n`` equal
+   to the dataset's test split size; the seed, budget, status, parameter count, training
+   time and inference time; a model citation;
+4. hold no absurd value: an error metric below 0 or above :data:`MAX_ERROR`, ``min ≤
+   mean ≤ max`` broken, a negative std or time, more epochs run than budgeted, a best
+   epoch after the last one, a non-positive inference time.
+
+Every problem is reported, one per line, before anything is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from opbench.errors import DataError
+from opbench.results.leaderboard import COUNTED_STATUSES, Record
+from opbench.results.publish import DEFAULT_ROOT, add_record, read_known_datasets
+from opbench.results.record import read_record
+
+MAX_ERROR = 1e3
+"""An error metric above this (relative errors of 100 000 %) is refused as absurd."""
+
+SPLIT_METRICS = frozenset({"spearman_cd", "spearman_cl"})
+"""Split-level metrics: one correlation in [−1, 1] over the test set (``mean`` and ``n``
+only), rather than a per-sample error ≥ 0."""
+
+SUMMARY_FIELDS = ("mean", "std", "median", "min", "max", "n")
+
+
+def submission_problems(record: Record, root: Path = DEFAULT_ROOT) -> list[str]:
+    """Everything that keeps a schema-valid ``record`` off the board at ``root``."""
+    return [*_dataset_problems(record, root), *_metric_problems(record), *_cost_problems(record)]
+
+
+def _dataset_problems(record: Record, root: Path) -> list[str]:
+    dataset = record["dataset"]
+    key = f"{dataset['family']}/{dataset['config']}"
+    known = read_known_datasets(root).get(key)
+    if not known:
+        return [f"dataset.config: the leaderboard has no dataset {key!r} (see datasets.json)"]
+    accepted = [entry["fingerprint"] for entry in known]
+    if dataset["fingerprint"] not in accepted:
+        return [
+            f"dataset.fingerprint: {dataset['fingerprint']!r} is not a known {key} dataset; "
+            f"the board accepts {', '.join(accepted)} ("
+            + "; ".join(entry["description"] for entry in known)
+            + ")"
+        ]
+    return []
+
+
+def _metric_problems(record: Record) -> list[str]:
+    if record["train"]["status"] not in COUNTED_STATUSES:
+        return []  # a diverged run is counted, not averaged: it has no metric values
+    test_size = record["dataset"].get("split", {}).get("test")
+    problems = []
+    for name, summary in record["metrics"]["test"].items():
+        where = f"metrics.test.{name}"
+        split_level = name in SPLIT_METRICS
+        required = ("mean", "n") if split_level else SUMMARY_FIELDS
+        missing = [f for f in required if summary.get(f) is None]
+        if missing:
+            problems.append(f"{where}: missing {', '.join(missing)}")
+            continue
+        if isinstance(test_size, int) and summary["n"] != test_size:
+            problems.append(f"{where}.n: {summary['n']} samples, the test split has {test_size}")
+        low, high = (-1.0, 1.0) if split_level else (0.0, MAX_ERROR)
+        if not low <= summary["mean"] <= high:
+            problems.append(f"{where}.mean: {summary['mean']} is outside [{low:g}, {high:g}]")
+        if split_level:
+            continue
+        if not summary["min"] <= summary["mean"] <= summary["max"]:
+            problems.append(f"{where}: mean {summary['mean']} is not within [min, max]")
+        if summary["std"] < 0:
+            problems.append(f"{where}.std: {summary['std']} is negative")
+    return problems
+
+
+def _cost_problems(record: Record) -> list[str]:
+    train, cost = record["train"], record["cost"]
+    checks: dict[str, tuple[Any, bool]] = {
+        "cost.params": (cost["params"], cost["params"] >= 0),
+        "cost.train_seconds": (cost["train_seconds"], cost["train_seconds"] >= 0),
+        "train.epochs_run": (
+            train["epochs_run"],
+            train["epochs_run"] <= max(train["budget"]["epochs"], 0),
+        ),
+        "train.best_epoch": (
+            train["best_epoch"],
+            train["best_epoch"] is None or train["best_epoch"] <= train["epochs_run"],
+        ),
+        "model.citation": (record["model"]["citation"], bool(record["model"]["citation"])),
+    }
+    if train["status"] in COUNTED_STATUSES:
+        infer = cost["infer_ms_per_sample"]
+        checks["cost.infer_ms_per_sample"] = (infer, infer is not None and infer > 0)
+    return [
+        f"{where}: {value!r} is not plausible" for where, (value, ok) in checks.items() if not ok
+    ]
+
+
+def submit(path: Path, root: Path = DEFAULT_ROOT) -> Path:
+    """Check the record at ``path`` and add it to ``root/records/``; return where it went.
+
+    Raises :class:`DataError` listing every problem; nothing is written then.
+    """
+    record = read_record(Path(path))
+    problems = submission_problems(record, root)
+    if problems:
+        raise DataError("\n".join(f"{path}: {problem}" for problem in problems))
+    return add_record(record, root)

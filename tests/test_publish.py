@@ -1,0 +1,184 @@
+"""The published leaderboard directory, `opbench submit`, and the committed leaderboard."""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+from test_record import make_record
+from typer.testing import CliRunner
+
+from opbench.cli import app
+from opbench.errors import DataError
+from opbench.io import write_json_atomic
+from opbench.results import publish
+from opbench.results.submit import submission_problems, submit
+
+REPO = Path(__file__).resolve().parents[1]
+CITATION = "Author. A paper. 2025."
+
+
+def _record(model: str = "fno", seed: int = 0, value: float = 0.1, **kwargs) -> dict:
+    record = make_record(model, seed, value, **kwargs)
+    record["model"]["citation"] = CITATION
+    for summary in record["metrics"]["test"].values():
+        summary["std"] = 0.0
+    return record
+
+
+def _board(tmp_path: Path, records: list[dict]) -> Path:
+    root = tmp_path / "board"
+    for record in records:
+        publish.add_record(record, root)
+    return root
+
+
+def test_publish_writes_every_file_and_check_sees_changes(tmp_path: Path) -> None:
+    records = [_record("fno", s, 0.1 + s / 100) for s in range(3)]
+    records.append(_record("fno", 0, 0.3, family="cfdbench", config="cavity"))
+    root = _board(tmp_path, records)
+    paths = publish.publish(root)
+    assert sorted(p.name for p in paths) == [
+        "cfdbench.md",
+        "condiff.md",
+        "index.html",
+        "results.csv",
+    ]
+    assert "Generated from 3 records on 2025-01-31." in (root / "condiff.md").read_text()
+    assert len((root / "results.csv").read_text().splitlines()) == len(records) + 1
+    assert (
+        'href="records/condiff-poisson-fno-small-e25-s1.json"' in (root / "index.html").read_text()
+    )
+    assert publish.stale_files(root) == []
+
+    (root / "condiff.md").write_text("edited by hand\n")
+    (root / "old.md").write_text("left over\n")
+    assert publish.stale_files(root) == ["condiff.md", "old.md"]
+    publish.publish(root)
+    assert publish.stale_files(root) == []
+    assert not (root / "old.md").exists()
+
+
+def test_add_record_refuses_duplicates(tmp_path: Path) -> None:
+    root = _board(tmp_path, [_record("fno", 0)])
+    publish.add_record(_record("fno", 0), root)  # the same record again: nothing changes
+    assert len(list((root / "records").iterdir())) == 1
+    with pytest.raises(DataError, match=r"another run .* is already on the leaderboard"):
+        publish.add_record(_record("fno", 0, 0.5), root)
+    with pytest.raises(DataError, match="all seed 0"):
+        publish.add_record(_record("fno", 0, run_id="another-run"), root)
+
+
+def test_records_must_be_named_by_run_id(tmp_path: Path) -> None:
+    root = _board(tmp_path, [_record("fno", 0)])
+    (path,) = (root / "records").glob("*.json")
+    path.rename(path.with_name("renamed.json"))
+    with pytest.raises(DataError, match="name it by its run_id"):
+        publish.read_published_records(root)
+
+
+def _accepting_board(tmp_path: Path) -> Path:
+    root = tmp_path / "board"
+    publish.accept_dataset(_record(), "opbench data generate condiff ...", root)
+    return root
+
+
+def test_submission_of_a_good_record(tmp_path: Path) -> None:
+    root = _accepting_board(tmp_path)
+    source = tmp_path / "record.json"
+    write_json_atomic(source, _record("unet", 0, 0.2))
+    assert submit(source, root) == root / "records" / "condiff-poisson-unet-small-e25-s0.json"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda r: r["dataset"].update(fingerprint="0" * 16), "not a known condiff/poisson"),
+        (lambda r: r["dataset"].update(config="cubic"), "no dataset 'condiff/cubic'"),
+        (lambda r: r["metrics"]["test"]["rel_l2"].update(median=None), "missing median"),
+        (lambda r: r["metrics"]["test"]["rel_l2"].update(n=7), "n: 7 samples, the test split"),
+        (lambda r: r["metrics"]["test"]["rel_l2"].update(mean=-0.5), "outside \\[0, 1000\\]"),
+        (lambda r: r["metrics"]["test"]["rel_l2"].update(mean=5e3), "outside \\[0, 1000\\]"),
+        (lambda r: r["metrics"]["test"]["rel_l2"].update(std=-1.0), "std: -1.0 is negative"),
+        (lambda r: r["metrics"]["test"]["rel_l2"].update(max=0.05), "not within \\[min, max\\]"),
+        (lambda r: r["train"].update(epochs_run=99), "train.epochs_run: 99"),
+        (lambda r: r["cost"].update(infer_ms_per_sample=0.0), "infer_ms_per_sample: 0.0"),
+        (lambda r: r["model"].update(citation=None), "model.citation"),
+    ],
+)
+def test_submission_refuses(tmp_path: Path, change, message: str) -> None:
+    root = _accepting_board(tmp_path)
+    record = copy.deepcopy(_record())
+    change(record)
+    problems = submission_problems(record, root)
+    assert any(re.search(message, p) for p in problems), problems
+    source = tmp_path / "record.json"
+    write_json_atomic(source, record)
+    with pytest.raises(DataError):
+        submit(source, root)
+    assert not (root / "records").exists()
+
+
+def test_spearman_is_a_split_level_correlation(tmp_path: Path) -> None:
+    root = _accepting_board(tmp_path)
+    record = _record(extra_metrics={"spearman_cl": -0.4})
+    record["metrics"]["test"]["spearman_cl"] |= {"std": None, "median": None}
+    assert submission_problems(record, root) == []
+    record["metrics"]["test"]["spearman_cl"]["mean"] = 1.5
+    assert submission_problems(record, root) == [
+        "metrics.test.spearman_cl.mean: 1.5 is outside [-1, 1]"
+    ]
+
+
+def test_submit_and_leaderboard_commands(tmp_path: Path) -> None:
+    root = tmp_path / "board"
+    source = tmp_path / "record.json"
+    write_json_atomic(source, _record())
+    runner = CliRunner()
+    refused = runner.invoke(app, ["submit", str(source), "--root", str(root)])
+    assert refused.exit_code == 2
+    assert "no dataset 'condiff/poisson'" in refused.output
+    accepted = runner.invoke(
+        app, ["submit", str(source), "--root", str(root), "--accept-dataset", "generated"]
+    )
+    assert accepted.exit_code == 0, accepted.output
+    assert (root / "index.html").is_file()
+    check = runner.invoke(app, ["leaderboard", "--root", str(root), "--check"])
+    assert check.exit_code == 0, check.output
+    (root / "results.csv").write_text("")
+    check = runner.invoke(app, ["leaderboard", "--root", str(root), "--check"])
+    assert check.exit_code == 1
+    assert "results.csv" in check.output
+
+
+def test_committed_leaderboard_matches_its_records() -> None:
+    """CI: the published tables are generated from leaderboards/records, never by hand."""
+    assert publish.stale_files(REPO / "leaderboards") == []
+
+
+def test_committed_records_are_on_known_datasets() -> None:
+    root = REPO / "leaderboards"
+    for record in publish.read_published_records(root):
+        assert submission_problems(record, root) == [], record["run_id"]
+
+
+def test_citations_cover_the_registries() -> None:
+    """Every dataset and trained model cites its source by arXiv id or DOI, and
+    CITATION.cff lists that source; fitted baselines are opbench's own."""
+    from opbench.models import MODELS
+
+    citation_file = (REPO / "CITATION.cff").read_text()
+    for kind, name, text in publish.registry_citations():
+        assert text, f"{kind} {name} has no citation"
+        if kind == "model" and MODELS.get(name).fitted:
+            continue
+        identifiers = _identifiers(text)
+        assert identifiers, f"{kind} {name}: its citation names no arXiv id or DOI"
+        assert any(key in citation_file for key in identifiers), (kind, name, identifiers)
+
+
+def _identifiers(text: str) -> list[str]:
+    """arXiv ids and DOIs in a citation string."""
+    return re.findall(r"\d{4}\.\d{4,5}|10\.\d{4,9}/[^\s,;)]+", text)
