@@ -126,7 +126,8 @@ def profile(
     k = slope / u_e  # 1/m
     linear_end = np.minimum(k * d1, 1.0)
     amplitude = 1.0 - linear_end
-    length = np.minimum(amplitude / k, 2.0 * thickness)
+    # a layer whose linear part reaches u_e (amplitude 0) has no outer part: any L > 0 will do
+    length = np.maximum(np.minimum(amplitude / k, 2.0 * thickness), 1e-30)
     outer = 1.0 - amplitude * np.exp(-np.maximum(d - d1, 0.0) / length)
     return np.where(d <= d1, np.minimum(k * d, 1.0), outer)
 
