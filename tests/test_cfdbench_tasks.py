@@ -107,6 +107,18 @@ def test_nonautoregressive_task_is_a_points_task_on_u(tree):
     assert float(test["x"][0, 7].max()) == pytest.approx(1 - 0.5 / SHAPE[0])
 
 
+def test_nonautoregressive_task_leaves_out_frames_at_rest(tree):
+    """A generated case starts from rest: u = 0 in the fluid, NMSE 0/0, nothing to learn."""
+    for folder in sorted((tree / "cavity" / "bc").iterdir()):
+        u = np.load(folder / "u.npy")
+        u[0] = 0.0
+        np.save(folder / "u.npy", u)
+    benchmark = load_benchmark("cfdbench", "cavity/bc", "nonautoregressive", data_dir=tree)
+    test = benchmark.splits["test"].tensors
+    assert test["x"].shape[0] == FRAMES - 1
+    assert torch.allclose(test["x"][:, 5, 0], 0.1 * torch.arange(1, FRAMES).float())
+
+
 def test_divergence_of_closed_form_fields():
     height, width = 10, 12
     y, x = torch.meshgrid(torch.arange(height) * 0.5, torch.arange(width) * 0.25, indexing="ij")

@@ -208,7 +208,10 @@ def nonautoregressive_set(
 ) -> SampleSet:
     """One sample per frame of every case: per-point inputs (scaled case parameters, t, x, y)
     (N, P + 3, H'·W'), target u (N, 1, H'·W'), mask (N, 1, H'·W'); t = frame index ×
-    frame spacing in seconds, (x, y) in metres (CFDBench's non-autoregressive task)."""
+    frame spacing in seconds, (x, y) in metres (CFDBench's non-autoregressive task).
+
+    Frames whose u is zero on every fluid cell (a generated case's initial state at rest)
+    are left out: there is nothing to predict, and their relative errors are 0/0."""
     if not cases:
         return SampleSet({})
     xs, ys, masks = [], [], []
@@ -216,7 +219,10 @@ def nonautoregressive_set(
         gx, gy = _padded_centres(case)
         points = gx.size
         constants = np.broadcast_to(scaler(case.params)[:, None], (case.params.size, points))
+        fluid = case.mask.reshape(-1) > 0
         for frame in range(case.u.shape[0]):
+            if not np.any(case.u[frame].reshape(-1)[fluid]):
+                continue
             t = np.full((1, points), frame * frame_dt)
             xs.append(np.concatenate([constants, t, gx.reshape(1, -1), gy.reshape(1, -1)]))
             ys.append(case.u[frame].reshape(1, -1))
