@@ -399,6 +399,54 @@ def submit(
         console.print(f"wrote {path}")
 
 
+@app.command("reproduce")
+@user_errors
+def reproduce(
+    name: Annotated[str, typer.Argument(help="condiff, cfdbench or airfrans")],
+    budget: Annotated[str, typer.Option(help="tiny (CI), small (minutes per run) or paper")] = (
+        "small"
+    ),
+    seeds: Annotated[str, typer.Option(help="comma-separated run seeds")] = "0,1,2",
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="ROOT holding the published files; otherwise opbench generates data"),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="where data, runs and tables go")] = Path(
+        "reproductions"
+    ),
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="concurrent runs (default: one per core)")
+    ] = None,
+    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+    retry_failed: Annotated[bool, typer.Option(help="run again the runs that failed")] = False,
+) -> None:
+    """Re-run a paper's baselines with its recipe and set opbench's numbers beside its own."""
+    from opbench import reproduce as library
+
+    def report(outcome: Any, finished: int) -> None:
+        console.print(
+            f"[{finished}] {outcome.status:8} {outcome.job.label} ({outcome.seconds:.0f} s)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+
+    result = library.reproduce(
+        name,
+        budget=budget,
+        seeds=[_seed(s) for s in _names(seeds, "--seeds")],
+        data_dir=data_dir,
+        out=out,
+        workers=workers,
+        device=device,
+        progress=report,
+        retry_failed=retry_failed,
+        log=lambda line: console.print(line, highlight=False, markup=False, soft_wrap=True),
+    )
+    typer.echo(result.markdown)
+    console.print(f"wrote {result.markdown_path} and {result.csv_path}", highlight=False)
+
+
 @app.command("solve")
 @user_errors
 def solve(

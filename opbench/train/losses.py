@@ -44,3 +44,18 @@ def mean_squared(prediction: Tensor, target: Tensor) -> Tensor:
 def mean_absolute(prediction: Tensor, target: Tensor) -> Tensor:
     """mean|P − Y| over batch, channels and points."""
     return (prediction - target).abs().mean()
+
+
+@LOSSES.register("nmse")
+def normalised_mse(prediction: Tensor, target: Tensor) -> Tensor:
+    """mean((P − Y)²) / mean(Y²), both means over the whole batch (channels and points).
+
+    The CFDBench training loss (``MseLoss(normalize=True)`` in luo-yining/CFDBench): the
+    per-sample metric :func:`opbench.eval.metrics.nmse` is the same ratio for one sample
+    (B = 1, no mask); over a batch the loss divides the batch's MSE by the batch's mean
+    square, so a frame at rest (Y ≡ 0, e.g. a cavity's first frame) does not make it
+    infinite. As every loss here it is computed on normalised outputs; unlike the others it
+    is a ratio of batch means, not a mean of per-sample values (it still does not depend on
+    the batch size).
+    """
+    return (prediction - target).square().mean() / target.square().mean().clamp_min(1e-12)
