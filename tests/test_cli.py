@@ -124,11 +124,13 @@ def test_generate_run_leaderboard(data_root, tmp_path):
         assert (runs / run_dir / name).is_file(), name
 
     out = tmp_path / "board"
-    result = invoke("leaderboard", "--runs", runs, "--out", out)
+    result = invoke("leaderboard", "--runs", runs, "--root", out)
     assert result.exit_code == 0, result.output
     table = (out / "condiff.md").read_text()
     assert "fno" in table and "mean" in table and CONFIG in table
     assert len((out / "results.csv").read_text().strip().splitlines()) == 3
+    assert f'href="records/{record["run_id"]}.json"' in (out / "index.html").read_text()
+    assert (out / "records" / f"{record['run_id']}.json").is_file()
 
 
 def test_interrupted_run_resumes_to_the_same_result(data_root, tmp_path):
