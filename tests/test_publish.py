@@ -121,6 +121,23 @@ def test_submission_refuses(tmp_path: Path, change, message: str) -> None:
     assert not (root / "records").exists()
 
 
+def test_mean_of_equal_values_may_round_past_them(tmp_path: Path) -> None:
+    root = _accepting_board(tmp_path)
+    record = _record()
+    record["metrics"]["test"]["rel_l2"] |= {"mean": 0.017562019636525306, "min": 0.0175620196365253}
+    record["metrics"]["test"]["rel_l2"] |= {"median": 0.0175620196365253, "max": 0.0175620196365253}
+    assert submission_problems(record, root) == []
+
+
+def test_split_of_cases_counts_samples_by_metric(tmp_path: Path) -> None:
+    root = _accepting_board(tmp_path)
+    record = _record(extra_metrics={"mse": 0.2})
+    record["dataset"]["split"] |= {"unit": "case", "test": 2}  # 10 pairs from 2 cases
+    assert submission_problems(record, root) == []
+    record["metrics"]["test"]["mse"]["n"] = 9
+    assert submission_problems(record, root) == ["metrics.test: n differs across metrics {9, 10}"]
+
+
 def test_spearman_is_a_split_level_correlation(tmp_path: Path) -> None:
     root = _accepting_board(tmp_path)
     record = _record(extra_metrics={"spearman_cl": -0.4})

@@ -6,9 +6,10 @@ A submitted record must
 2. be on a dataset the board knows: its ``family/config`` and data fingerprint are listed
    in ``datasets.json`` (so every row of a table is scored on the same test files);
 3. carry what the tables are recomputed from: for the primary metric and every other
-   test metric ``mean``, ``std``, ``median``, ``min``, ``max`` and ``n``, with ``n`` equal
-   to the dataset's test split size; the seed, budget, status, parameter count, training
-   time and inference time; a model citation;
+   test metric ``mean``, ``std``, ``median``, ``min``, ``max`` and ``n``, with one ``n``
+   for all metrics, equal to the test split's size when the split counts samples; the
+   seed, budget, status, parameter count, training time and inference time; a model
+   citation;
 4. hold no absurd value: an error metric below 0 or above :data:`MAX_ERROR`, ``min ≤
    mean ≤ max`` broken, a negative std or time, more epochs run than budgeted, a best
    epoch after the last one, a non-positive inference time.
@@ -61,8 +62,11 @@ def _dataset_problems(record: Record, root: Path) -> list[str]:
 def _metric_problems(record: Record) -> list[str]:
     if record["train"]["status"] not in COUNTED_STATUSES:
         return []  # a diverged run is counted, not averaged: it has no metric values
-    test_size = record["dataset"].get("split", {}).get("test")
-    problems = []
+    split = record["dataset"].get("split", {})
+    # the split counts samples unless it says otherwise (CFDBench splits cases into pairs)
+    test_size = split.get("test") if split.get("unit", "sample") == "sample" else None
+    counts = {s["n"] for s in record["metrics"]["test"].values() if s.get("n") is not None}
+    problems = [] if len(counts) <= 1 else [f"metrics.test: n differs across metrics {counts}"]
     for name, summary in record["metrics"]["test"].items():
         where = f"metrics.test.{name}"
         split_level = name in SPLIT_METRICS
@@ -78,7 +82,8 @@ def _metric_problems(record: Record) -> list[str]:
             problems.append(f"{where}.mean: {summary['mean']} is outside [{low:g}, {high:g}]")
         if split_level:
             continue
-        if not summary["min"] <= summary["mean"] <= summary["max"]:
+        slack = 1e-9 * max(abs(summary["min"]), abs(summary["max"]))  # rounding of the mean
+        if not summary["min"] - slack <= summary["mean"] <= summary["max"] + slack:
             problems.append(f"{where}: mean {summary['mean']} is not within [min, max]")
         if summary["std"] < 0:
             problems.append(f"{where}.std: {summary['std']} is negative")
