@@ -393,8 +393,8 @@ def submit(
     if accept_dataset is not None:
         for path in records:
             publish.accept_dataset(read_record(path), accept_dataset, root)
-    for path in records:
-        console.print(f"added {library.submit(path, root)}")
+    for path in library.submit(records, root):
+        console.print(f"added {path}")
     for path in publish.publish(root):
         console.print(f"wrote {path}")
 

@@ -89,7 +89,7 @@ def test_submission_of_a_good_record(tmp_path: Path) -> None:
     root = _accepting_board(tmp_path)
     source = tmp_path / "record.json"
     write_json_atomic(source, _record("unet", 0, 0.2))
-    assert submit(source, root) == root / "records" / "condiff-poisson-unet-small-e25-s0.json"
+    assert submit([source], root) == [root / "records" / "condiff-poisson-unet-small-e25-s0.json"]
 
 
 @pytest.mark.parametrize(
@@ -116,9 +116,23 @@ def test_submission_refuses(tmp_path: Path, change, message: str) -> None:
     assert any(re.search(message, p) for p in problems), problems
     source = tmp_path / "record.json"
     write_json_atomic(source, record)
+    good = tmp_path / "good.json"
+    write_json_atomic(good, _record("unet", 1))
     with pytest.raises(DataError):
-        submit(source, root)
-    assert not (root / "records").exists()
+        submit([good, source], root)
+    assert not (root / "records").exists()  # the good record waits for the whole batch
+
+
+def test_only_the_primary_metric_has_an_upper_bound(tmp_path: Path) -> None:
+    root = _accepting_board(tmp_path)
+    record = _record(extra_metrics={"mse": 3.5e5})  # e.g. pressure in Pa²
+    assert submission_problems(record, root) == []
+
+
+def test_family_quantities_may_be_negative(tmp_path: Path) -> None:
+    root = _accepting_board(tmp_path)
+    record = _record(extra_metrics={"cl": -0.2})  # AirfRANS: the predicted lift coefficient
+    assert submission_problems(record, root) == []
 
 
 def test_mean_of_equal_values_may_round_past_them(tmp_path: Path) -> None:

@@ -10,25 +10,31 @@ A submitted record must
    for all metrics, equal to the test split's size when the split counts samples; the
    seed, budget, status, parameter count, training time and inference time; a model
    citation;
-4. hold no absurd value: an error metric below 0 or above :data:`MAX_ERROR`, ``min ≤
-   mean ≤ max`` broken, a negative std or time, more epochs run than budgeted, a best
-   epoch after the last one, a non-positive inference time.
+4. hold no absurd value: an error metric (the registry's, and the primary one) below 0;
+   a primary metric (relative or standardised in every family, while other metrics may
+   be in physical units, e.g. Pa²) above :data:`MAX_ERROR`; ``min ≤ mean ≤ max`` broken;
+   a negative std or time; more epochs run than budgeted; a best epoch after the last
+   one; a non-positive inference time. Family quantities such as a predicted lift
+   coefficient may be negative.
 
 Every problem is reported, one per line, before anything is written.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from opbench.errors import DataError
+from opbench.eval.metrics import METRICS
 from opbench.results.leaderboard import COUNTED_STATUSES, Record
 from opbench.results.publish import DEFAULT_ROOT, add_record, read_known_datasets
 from opbench.results.record import read_record
 
 MAX_ERROR = 1e3
-"""An error metric above this (relative errors of 100 000 %) is refused as absurd."""
+"""A primary metric above this (relative errors of 100 000 %) is refused as absurd."""
 
 SPLIT_METRICS = frozenset({"spearman_cd", "spearman_cl"})
 """Split-level metrics: one correlation in [−1, 1] over the test set (``mean`` and ``n``
@@ -77,7 +83,9 @@ def _metric_problems(record: Record) -> list[str]:
             continue
         if isinstance(test_size, int) and summary["n"] != test_size:
             problems.append(f"{where}.n: {summary['n']} samples, the test split has {test_size}")
-        low, high = (-1.0, 1.0) if split_level else (0.0, MAX_ERROR)
+        high = MAX_ERROR if name == record["primary_metric"] else math.inf
+        low = 0.0 if name in METRICS or name == record["primary_metric"] else -math.inf
+        low, high = (-1.0, 1.0) if split_level else (low, high)
         if not low <= summary["mean"] <= high:
             problems.append(f"{where}.mean: {summary['mean']} is outside [{low:g}, {high:g}]")
         if split_level:
@@ -113,13 +121,19 @@ def _cost_problems(record: Record) -> list[str]:
     ]
 
 
-def submit(path: Path, root: Path = DEFAULT_ROOT) -> Path:
-    """Check the record at ``path`` and add it to ``root/records/``; return where it went.
+def submit(paths: Sequence[Path], root: Path = DEFAULT_ROOT) -> list[Path]:
+    """Check every record in ``paths``, then add them all to ``root/records/``; return where
+    they went.
 
-    Raises :class:`DataError` listing every problem; nothing is written then.
+    Raises :class:`DataError` listing every problem of every record; nothing is written
+    then, so a batch goes on the board whole or not at all.
     """
-    record = read_record(Path(path))
-    problems = submission_problems(record, root)
+    records = [(path, read_record(Path(path))) for path in paths]
+    problems = [
+        f"{path}: {problem}"
+        for path, record in records
+        for problem in submission_problems(record, root)
+    ]
     if problems:
-        raise DataError("\n".join(f"{path}: {problem}" for problem in problems))
-    return add_record(record, root)
+        raise DataError("\n".join(problems))
+    return [add_record(record, root) for _, record in records]
