@@ -289,14 +289,9 @@ def sweep(
     def report(outcome: library.Outcome, finished: int) -> None:
         left = len(plan.jobs) - finished
         eta = (time.monotonic() - start) / finished * left
-        if outcome.primary is not None:
-            detail = (
-                f"{outcome.primary[0]}={outcome.primary[1]:.4g}"
-                if outcome.primary[1] is not None
-                else ""
-            )
-        else:
-            detail = outcome.error or ""
+        detail = outcome.error or ""
+        if outcome.primary is not None and outcome.primary[1] is not None:
+            detail = f"{outcome.primary[0]}={outcome.primary[1]:.4g}"
         console.print(
             f"[{finished}/{len(plan.jobs)}] {outcome.status:8} {outcome.job.label}  "
             f"{detail}  ({outcome.seconds:.0f} s; ~{eta / 60:.0f} min left)",

@@ -36,6 +36,7 @@ import torch
 from opbench.errors import ConfigError, unknown_name
 from opbench.io import stable_hash, write_json_atomic
 from opbench.registry import Registry
+from opbench.results.record import RECORD_NAME
 from opbench.runner import CONFIG_FILE, RunSpec, resolve
 from opbench.runner import resume as resume_run
 from opbench.runner import run as start_run
@@ -87,15 +88,31 @@ class Outcome:
 
 @dataclass(frozen=True)
 class SweepPlan:
-    """The runs still to do, and how many were skipped as done or as failed before."""
+    """The runs still to do, and those skipped: recorded already, or failed before."""
 
     jobs: list[SweepJob]
-    n_done: int
-    n_failed_before: int
+    done: list[SweepJob]
+    failed_before: list[SweepJob]
+
+    @classmethod
+    def merged(cls, plans: Sequence[SweepPlan]) -> SweepPlan:
+        """One plan holding the runs of ``plans``, in order."""
+        return cls(*([job for p in plans for job in getattr(p, part)] for part in _PARTS))
+
+    @property
+    def n_done(self) -> int:
+        return len(self.done)
+
+    @property
+    def n_failed_before(self) -> int:
+        return len(self.failed_before)
 
     @property
     def n_total(self) -> int:
         return len(self.jobs) + self.n_done + self.n_failed_before
+
+
+_PARTS = ("jobs", "done", "failed_before")
 
 
 def parse_datasets(values: Sequence[str]) -> list[tuple[str, str | None]]:
@@ -111,11 +128,20 @@ def parse_datasets(values: Sequence[str]) -> list[tuple[str, str | None]]:
 
 
 def parse_data_dirs(values: Sequence[str]) -> dict[str | None, Path]:
-    """``--data-dir ROOT`` (every family) or ``--data-dir FAMILY=ROOT`` → family → root."""
+    """``--data-dir ROOT`` (every family) or ``--data-dir FAMILY=ROOT`` → family → root.
+
+    Only a registered family name before the first ``=`` makes a ``FAMILY=`` prefix, so a
+    path that holds ``=`` is read whole.
+    """
+    from opbench.data import DATASETS
+
     roots: dict[str | None, Path] = {}
     for value in values:
-        family, sep, root = value.rpartition("=")
-        roots[family if sep else None] = Path(root)
+        family, sep, root = value.partition("=")
+        if sep and family in DATASETS:
+            roots[family] = Path(root)
+        else:
+            roots[None] = Path(value)
     return roots
 
 
@@ -145,31 +171,28 @@ def plan(
     if not models or not datasets or not seeds:
         raise ConfigError("a sweep needs at least one model, one dataset and one seed")
     roots = parse_data_dirs(data_dirs)
-    for family in roots:
-        if family is not None:
-            DATASETS.get(family)
     specs = []
     for family_name, config in parse_datasets(datasets):
-        family = DATASETS.get(family_name)
         data_dir = roots.get(family_name, roots.get(None))
-        for model in models:
-            for seed in seeds:
-                specs.append(
-                    resolve(
-                        model,
-                        family_name,
-                        config=config,
-                        task=task,
-                        data_dir=data_dir,
-                        preset=preset,
-                        epochs=epochs,
-                        seed=seed,
-                        device=device,
-                        overrides=overrides,
-                        command=command,
-                    )
-                )
-        _check_layouts(family, specs[-len(models) * len(seeds) :], MODELS)
+        family_specs = [
+            resolve(
+                model,
+                family_name,
+                config=config,
+                task=task,
+                data_dir=data_dir,
+                preset=preset,
+                epochs=epochs,
+                seed=seed,
+                device=device,
+                overrides=overrides,
+                command=command,
+            )
+            for model in models
+            for seed in seeds
+        ]
+        _check_layouts(DATASETS.get(family_name), family_specs, MODELS)
+        specs += family_specs
     return _sort(specs, Path(out), retry_failed)
 
 
@@ -183,9 +206,9 @@ def _check_layouts(family: Any, specs: Sequence[RunSpec], models: Registry[Any])
 
 
 def _sort(specs: Sequence[RunSpec], out: Path, retry_failed: bool) -> SweepPlan:
-    done, interrupted = _scan(out)
+    done, interrupted = scan_runs(out)
     failed = {p.name for p in (out / FAILED_DIR).glob("*.json")} if not retry_failed else set()
-    jobs, n_done, n_failed = [], 0, 0
+    parts: dict[str, list[SweepJob]] = {part: [] for part in _PARTS}
     seen: set[tuple[str, int]] = set()
     for spec in specs:
         job = SweepJob(spec.to_dict())
@@ -193,17 +216,18 @@ def _sort(specs: Sequence[RunSpec], out: Path, retry_failed: bool) -> SweepPlan:
             continue
         seen.add(job.key)
         if job.key in done:
-            n_done += 1
+            parts["done"].append(job)
         elif job.failure_name in failed:
-            n_failed += 1
+            parts["failed_before"].append(job)
         else:
-            jobs.append(SweepJob(job.spec, interrupted.get(job.key)))
-    return SweepPlan(jobs, n_done, n_failed)
+            parts["jobs"].append(SweepJob(job.spec, interrupted.get(job.key)))
+    return SweepPlan(**parts)
 
 
-def _scan(out: Path) -> tuple[set[tuple[str, int]], dict[tuple[str, int], str]]:
-    """Hash and seed of the complete runs under ``out``, and the interrupted ones' dirs."""
-    done: set[tuple[str, int]] = set()
+def scan_runs(out: Path) -> tuple[dict[tuple[str, int], Path], dict[tuple[str, int], str]]:
+    """(config hash, seed) → run directory of the complete runs under ``out``, and of the
+    interrupted ones (per-epoch checkpoint, no record)."""
+    done: dict[tuple[str, int], Path] = {}
     interrupted: dict[tuple[str, int], str] = {}
     for config_path in sorted(out.glob(f"*/{CONFIG_FILE}")):
         try:
@@ -212,8 +236,8 @@ def _scan(out: Path) -> tuple[set[tuple[str, int]], dict[tuple[str, int], str]]:
         except (ValueError, KeyError, TypeError):
             continue  # not a run directory of ours
         run_dir = config_path.parent
-        if (run_dir / "record.json").is_file():
-            done.add(key)
+        if (run_dir / RECORD_NAME).is_file():
+            done[key] = run_dir
         elif (run_dir / "checkpoints" / "last.safetensors").is_file():
             interrupted[key] = str(run_dir)
     return done, interrupted
@@ -231,14 +255,14 @@ def execute(job: SweepJob, out: str, threads: int) -> Outcome:
     except Exception as error:
         message = f"{type(error).__name__}: {error}"
         return record_failure(job, Path(out), message, traceback.format_exc(), start)
-    record = result.record or {}
-    name = record.get("primary_metric")
-    mean = record.get("metrics", {}).get("test", {}).get(name, {}).get("mean")
+    record = result.record
+    assert record is not None  # one process per run: always rank 0, which writes the record
+    name = record["primary_metric"]
     return Outcome(
         job,
-        record.get("train", {}).get("status", "ok"),
+        record["train"]["status"],
         time.perf_counter() - start,
-        (name, mean) if name else None,
+        (name, record["metrics"]["test"][name]["mean"]),
         str(result.run_dir),
     )
 

@@ -30,6 +30,11 @@ def test_plan_checks_everything_first(tmp_path: Path) -> None:
         sweep.parse_datasets([":poisson"])
 
 
+def test_data_dir_prefix_is_a_family_only_when_registered() -> None:
+    roots = sweep.parse_data_dirs(["condiff=/d/a=b", "/e/x=y"])
+    assert roots == {"condiff": Path("/d/a=b"), None: Path("/e/x=y")}
+
+
 def test_config_hash_ignores_seed_and_command_only() -> None:
     spec = {"model": "fno", "seed": 0, "command": "a", "train": {"lr": 1e-3}}
     assert sweep.config_hash(spec) == sweep.config_hash({**spec, "seed": 3, "command": "b"})

@@ -19,7 +19,6 @@ recipe and the three budgets ``tiny``, ``small`` and ``paper``. :func:`reproduce
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -30,7 +29,6 @@ from typing import Any
 import opbench
 from opbench.data import DATASETS
 from opbench.data.cache import ensure_generated
-from opbench.errors import ConfigError
 from opbench.io import stable_hash, write_text_atomic
 from opbench.models import MODELS
 from opbench.reproduce.recipe import (
@@ -45,16 +43,16 @@ from opbench.reproduce.recipe import (
     sets,
 )
 from opbench.reproduce.table import Row, csv_text, markdown_table, recipe_text, rows_for
-from opbench.results.record import read_records
-from opbench.runner import CONFIG_FILE, RunSpec, resolve
+from opbench.results.record import RECORD_NAME, read_record
+from opbench.runner import RunSpec, resolve
 from opbench.sweep import (
     FAILED_DIR,
     Outcome,
     Progress,
     SweepJob,
     SweepPlan,
-    config_hash,
     plan,
+    scan_runs,
     sweep,
 )
 
@@ -201,11 +199,7 @@ def reproduce(
         )
         for group in groups
     ]
-    merged = SweepPlan(
-        [job for p in plans for job in p.jobs],
-        sum(p.n_done for p in plans),
-        sum(p.n_failed_before for p in plans),
-    )
+    merged = SweepPlan.merged(plans)
     run_note = (
         f"{merged.n_total} runs: {merged.n_done} already recorded (skipped), "
         f"{merged.n_failed_before} failed before (skipped), {len(merged.jobs)} to run"
@@ -299,8 +293,6 @@ def _group(
     """The ``--set`` values of one recipe on one config at ``budget`` and its runs, resolved
     as :func:`opbench.sweep.plan` resolves them (so their config hashes match); with
     ``data_root`` ``None`` only the names and options are checked."""
-    if "=" in str(data_root):
-        raise ConfigError(f"data path {data_root} contains '=': use a path without one")
     fitted = MODELS.get(recipe.model).fitted
     overrides = (*recipe.overrides_for(config), *budget.overrides(fitted))
     specs = [
@@ -309,7 +301,7 @@ def _group(
             reproduction.family,
             config=config,
             task=recipe.task,
-            data_dir=None if data_root is None else Path(str(data_root)),
+            data_dir=data_root,
             preset=recipe.preset,
             seed=seed,
             device=device,
@@ -322,13 +314,8 @@ def _group(
 
 def _records_by_key(runs: Path) -> dict[tuple[str, int], Record]:
     """The records under ``runs`` by (config hash, seed); the latest run of a key wins."""
-    if not runs.is_dir():
-        return {}
-    by_key: dict[tuple[str, int], Record] = {}
-    for record in read_records(runs):
-        spec = json.loads((runs / record["run_id"] / CONFIG_FILE).read_text())
-        by_key[(config_hash(spec), spec["seed"])] = record
-    return by_key
+    done, _ = scan_runs(runs)
+    return {key: read_record(run_dir / RECORD_NAME) for key, run_dir in done.items()}
 
 
 def _rows(

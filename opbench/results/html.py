@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
-from opbench.results.leaderboard import COUNTED_STATUSES, LeaderboardRow, Record
+from opbench.results.leaderboard import COUNTED_STATUSES, LeaderboardRow, Record, Stat
 from opbench.results.render import _duration, _mean_std, _number, _speedup
 
 PALETTE = (
@@ -168,17 +168,13 @@ def _table_ids(keys: Sequence[TableKey]) -> dict[TableKey, str]:
     return ids
 
 
-def _finite(value: float | None) -> float | None:
-    return value if value is not None and math.isfinite(value) else None
-
-
 def _value(value: float | int | None) -> str:
     """A cell's ``data-value``: the raw number, empty when missing."""
     if value is None:
         return ""
     if isinstance(value, int):
         return str(value)
-    return repr(float(value)) if math.isfinite(value) else ""
+    return repr(float(value))  # validated records hold no NaN or infinity
 
 
 def _labels(rows: Sequence[LeaderboardRow]) -> list[str]:
@@ -279,7 +275,7 @@ def _cells(
     metric_cells = [
         _Cell(
             escape(_number(row.metrics[m].mean if m in row.metrics else None)),
-            _value(_finite(row.metrics[m].mean) if m in row.metrics else None),
+            _value(row.metrics[m].mean if m in row.metrics else None),
         )
         for m in others
     ]
@@ -300,7 +296,7 @@ def _cells(
         ),
         _Cell(escape(row.preset), row.preset, "text"),
         _Cell(f"<code>{escape(row.hparams)}</code>", row.hparams, "text", hparams),
-        _Cell(escape(_mean_std(primary.mean, primary.std)), _value(_finite(primary.mean))),
+        _Cell(escape(_mean_std(primary.mean, primary.std)), _value(primary.mean)),
         *metric_cells,
         _Cell(f"{row.params:,}", str(row.params)),
         _Cell(escape(_duration(row.train_seconds)), _value(row.train_seconds)),
@@ -556,8 +552,7 @@ def _cost_plot(
     primary = rows[0].primary_metric
     points, no_metric, no_x, zero_x = [], [], [], []
     for index, (row, label) in enumerate(zip(rows, labels, strict=True)):
-        mean, std, cost = _finite(row.primary.mean), _finite(row.primary.std), x_of(row)
-        cost = _finite(float(cost)) if cost is not None else None
+        mean, std, cost = row.primary.mean, row.primary.std, x_of(row)
         if mean is None or mean <= 0:
             no_metric.append(label)
         elif cost is None:
@@ -579,18 +574,12 @@ def _cost_plot(
 
 
 def _mean_curve(runs: Sequence[Record], metric: str) -> list[float | None]:
-    """Per-step mean over runs of a rollout curve, skipping nulls and non-finite values."""
+    """Per-step mean over runs of a rollout curve, skipping nulls."""
     curves = [run["rollout"]["curves"].get(metric) or [] for run in runs]
     length = max((len(curve) for curve in curves), default=0)
-    means: list[float | None] = []
-    for step in range(length):
-        known = [
-            float(curve[step])
-            for curve in curves
-            if step < len(curve) and curve[step] is not None and math.isfinite(curve[step])
-        ]
-        means.append(math.fsum(known) / len(known) if known else None)
-    return means
+    return [
+        Stat.of(curve[step] for curve in curves if step < len(curve)).mean for step in range(length)
+    ]
 
 
 def _rollout_plot(

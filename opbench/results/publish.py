@@ -88,9 +88,8 @@ def publish(root: Path = DEFAULT_ROOT) -> list[Path]:
     paths. A family's Markdown file whose records are all gone is removed."""
     root = Path(root)
     files = render_published(read_published_records(root))
-    for old in root.glob("*.md"):
-        if old.name not in files and old.name != "README.md":
-            old.unlink()
+    for name in _leftovers(root, files):
+        (root / name).unlink()
     paths = []
     for name, text in files.items():
         write_text_atomic(root / name, text)
@@ -108,10 +107,14 @@ def stale_files(root: Path = DEFAULT_ROOT) -> list[str]:
         for name, text in files.items()
         if not (root / name).is_file() or (root / name).read_text(encoding="utf-8") != text
     ]
-    stale += [
+    return stale + _leftovers(root, files)
+
+
+def _leftovers(root: Path, files: dict[str, str]) -> list[str]:
+    """Markdown tables under ``root`` of families that have no records any more."""
+    return [
         p.name for p in sorted(root.glob("*.md")) if p.name not in files and p.name != "README.md"
     ]
-    return stale
 
 
 def add_record(record: Record, root: Path = DEFAULT_ROOT) -> Path:
