@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
@@ -23,13 +24,12 @@ def model_parameter_count(
     name: str, preset: str = "small", task: TaskSpec = REFERENCE_TASK
 ) -> int | None:
     """Trainable parameters of ``name`` at ``preset`` on ``task`` (None if incompatible)."""
-    from opbench.models import MODELS, Surrogate, count_parameters
+    from opbench.models import MODELS, build_surrogate, count_parameters
 
     entry = MODELS.get(name)
     if task.layout not in entry.layouts:
         return None
-    net = entry.build(task, **entry.preset(preset)["model"])
-    return count_parameters(Surrogate(net, task.in_channels, task.out_channels))
+    return count_parameters(build_surrogate(name, task, entry.preset(preset)["model"]))
 
 
 def models_markdown() -> str:
@@ -37,19 +37,21 @@ def models_markdown() -> str:
     from opbench.models import MODELS
     from opbench.tasks import LAYOUTS
 
-    header = ["model", *LAYOUTS, "presets", "params (small, 64² 2→1)", "description"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    rows = []
     for name, entry in MODELS.items():
         params = model_parameter_count(name)
-        cells = [
-            f"`{name}`",
-            *("✓" if layout in entry.layouts else "—" for layout in LAYOUTS),
-            ", ".join(entry.presets),
-            f"{params:,}" if params is not None else "—",
-            entry.description,
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        rows.append(
+            {
+                "model": f"`{name}`",
+                **{layout: "✓" if layout in entry.layouts else "—" for layout in LAYOUTS},
+                "presets": ", ".join(entry.presets),
+                "params (small, 64² 2→1)": f"{params:,}" if params is not None else "—",
+                "description": entry.description,
+            }
+        )
+    return (
+        pd.DataFrame(rows).to_markdown(index=False, tablefmt="pipe", disable_numparse=True) + "\n"
+    )
 
 
 def models_table() -> Table:

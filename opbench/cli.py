@@ -2,12 +2,15 @@
 
 Each command parses its options, calls one library function and prints the result.
 User errors (:class:`~opbench.errors.OpbenchError`) print a one-line message to stderr
-and exit with status 2, without a traceback.
+and exit with status 2, without a traceback. The library's notices (the ``opbench``
+logger, e.g. "waiting for another process that generates this dataset") go to stderr.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import logging
 import shlex
 import sys
 import time
@@ -20,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from opbench.config import BudgetName, Device, Engine, Preset, Role, parse_set
 from opbench.errors import OpbenchError, RunInterrupted
 
 app = typer.Typer(
@@ -35,11 +39,22 @@ errors = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _show_notices() -> None:
+    """Route the library's ``opbench`` logger to stderr, once."""
+    logger = logging.getLogger("opbench")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+
+
 def user_errors(fn: F) -> F:
     """Turn OpbenchError into a clear message and exit status 2 (130 for an interrupted run)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        _show_notices()
         try:
             return fn(*args, **kwargs)
         except RunInterrupted as error:
@@ -184,11 +199,12 @@ def run(
             "the cache ($OPBENCH_HOME)"
         ),
     ] = None,
-    preset: Annotated[str, typer.Option(help="small or paper")] = "small",
+    preset: Annotated[Preset, typer.Option(help="model preset")] = Preset.small,
     epochs: Annotated[int | None, typer.Option(min=0, help="epoch budget")] = None,
-    seed: Annotated[int, typer.Option(help="run seed")] = 0,
-    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+    seed: Annotated[int, typer.Option(help="run seed, 0 … 2³²−1")] = 0,
+    device: Annotated[Device, typer.Option(help="where to compute")] = Device.cpu,
     out: Annotated[Path, typer.Option(help="RUNS: where run directories go")] = Path("runs"),
+    role: Annotated[Role, typer.Option(help="what the record is for")] = Role.board,
     resume: Annotated[
         Path | None,
         typer.Option(help="continue the interrupted run in RUN_DIR (its stored config is used)"),
@@ -206,13 +222,13 @@ def run(
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Train MODEL on DATASET, score it on the test split once, and write a run record."""
-    from opbench import runner
+    from opbench import run as library
     from opbench.report import results_table
 
     if resume is not None:
-        result = runner.resume(resume, progress=not quiet)
+        result = library.resume(resume, progress=not quiet)
     else:
-        spec = runner.resolve(
+        spec = library.resolve(
             model,
             dataset,
             config=config,
@@ -222,11 +238,12 @@ def run(
             epochs=epochs,
             seed=seed,
             device=device,
-            overrides=set_ or [],
+            overrides=parse_set(set_ or []),
             test_configs=test_config or [],
-            command=shlex.join(["opbench", *sys.argv[1:]]),
+            role=role,
+            command=_command(),
         )
-        result = runner.run(spec, out, progress=not quiet)
+        result = library.run(spec, out, progress=not quiet)
     if result.record is not None:  # rank 0 (or the only process)
         console.print(results_table(result.record))
         console.print(f"record: {result.run_dir / 'record.json'}")
@@ -235,20 +252,28 @@ def run(
 @app.command("sweep")
 @user_errors
 def sweep(
-    models: Annotated[str, typer.Option(help="comma-separated model names, e.g. fno,unet")],
-    datasets: Annotated[
-        str, typer.Option(help="comma-separated FAMILY[:CONFIG], e.g. condiff:poisson_grid64")
+    models: Annotated[
+        list[str], typer.Option("--models", help="model names (repeatable or comma-separated)")
     ],
-    seeds: Annotated[str, typer.Option(help="comma-separated run seeds")] = "0",
-    preset: Annotated[str, typer.Option(help="small or paper")] = "small",
+    datasets: Annotated[
+        list[str],
+        typer.Option(
+            "--datasets",
+            help="FAMILY[:CONFIG], e.g. condiff:poisson_grid64 (repeatable or comma-separated)",
+        ),
+    ],
+    seeds: Annotated[
+        list[str], typer.Option("--seeds", help="run seeds (repeatable or comma-separated)")
+    ] = ["0"],  # noqa: B006  (typer reads list defaults this way)
+    preset: Annotated[Preset, typer.Option(help="model preset")] = Preset.small,
     epochs: Annotated[int | None, typer.Option(min=0, help="epoch budget")] = None,
     task: Annotated[str | None, typer.Option(help="task (default: each family's)")] = None,
     data_dir: Annotated[
         list[str] | None,
         typer.Option(help="ROOT for every family, or FAMILY=ROOT (repeatable); default: cache"),
     ] = None,
-    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
-    engine: Annotated[str, typer.Option(help="local (process pool) or ray")] = "local",
+    device: Annotated[Device, typer.Option(help="where to compute")] = Device.cpu,
+    engine: Annotated[Engine, typer.Option(help="local (process pool) or ray")] = Engine.local,
     workers: Annotated[
         int | None, typer.Option(min=1, help="concurrent runs (default: one per core)")
     ] = None,
@@ -256,28 +281,37 @@ def sweep(
         str | None, typer.Option(help="ray: cluster address (default: a new local instance)")
     ] = None,
     out: Annotated[Path, typer.Option(help="RUNS: where run directories go")] = Path("runs"),
+    records: Annotated[
+        Path | None,
+        typer.Option(
+            help="a directory of record files (e.g. leaderboards/records) whose runs count as done"
+        ),
+    ] = None,
+    role: Annotated[Role, typer.Option(help="what the records are for")] = Role.board,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", help="override for every run: model.KEY=V, train.KEY=V, data.KEY=V"),
     ] = None,
     retry_failed: Annotated[bool, typer.Option(help="run again the runs that failed")] = False,
 ) -> None:
-    """Run every MODEL × DATASET × SEED, skipping runs already recorded in OUT."""
+    """Run every MODEL × DATASET × SEED, skipping runs already recorded in OUT or RECORDS."""
     from opbench import sweep as library
 
     plan = library.plan(
         _names(models, "--models"),
         _names(datasets, "--datasets"),
-        [_seed(s) for s in _names(seeds, "--seeds")],
+        _seeds(seeds),
         out,
         preset=preset,
         epochs=epochs,
-        overrides=set_ or [],
+        overrides=parse_set(set_ or []),
         data_dirs=data_dir or [],
         task=task,
         device=device,
+        role=role,
         retry_failed=retry_failed,
-        command=shlex.join(["opbench", *sys.argv[1:]]),
+        records=records,
+        command=_command(),
     )
     console.print(
         f"{plan.n_total} runs: {plan.n_done} already recorded, {plan.n_failed_before} failed "
@@ -312,18 +346,27 @@ def sweep(
         raise typer.Exit(1)
 
 
-def _names(text: str, option: str) -> list[str]:
-    names = [name.strip() for name in text.split(",") if name.strip()]
+def _command() -> str:
+    """The command line as typed, for the record."""
+    return shlex.join(["opbench", *sys.argv[1:]])
+
+
+def _names(values: list[str], option: str) -> list[str]:
+    """Names from repeated options, each of which may hold a comma-separated list."""
+    names = [name.strip() for value in values for name in value.split(",") if name.strip()]
     if not names:
         raise OpbenchError(f"{option} is empty")
     return names
 
 
-def _seed(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise OpbenchError(f"--seeds: {text!r} is not an integer") from None
+def _seeds(values: list[str]) -> list[int]:
+    seeds = []
+    for text in _names(values, "--seeds"):
+        try:
+            seeds.append(int(text))
+        except ValueError:
+            raise OpbenchError(f"--seeds: {text!r} is not an integer") from None
+    return seeds
 
 
 @app.command("leaderboard")
@@ -360,8 +403,7 @@ def leaderboard(
         records = read_records(runs)
         if not records:
             raise OpbenchError(f"no run records (*/record.json) under {runs}")
-        for record in records:
-            publish.add_record(record, root)
+        publish.add_records([record.to_json() for record in records], root)
     for path in publish.publish(root):
         console.print(f"wrote {path}")
 
@@ -383,12 +425,8 @@ def submit(
     """Check run records made elsewhere and add them to the published leaderboard."""
     from opbench.results import publish
     from opbench.results import submit as library
-    from opbench.results.record import read_record
 
-    if accept_dataset is not None:
-        for path in records:
-            publish.accept_dataset(read_record(path), accept_dataset, root)
-    for path in library.submit(records, root):
+    for path in library.submit(records, root, accept_dataset):
         console.print(f"added {path}")
     for path in publish.publish(root):
         console.print(f"wrote {path}")
@@ -398,10 +436,12 @@ def submit(
 @user_errors
 def reproduce(
     name: Annotated[str, typer.Argument(help="condiff, cfdbench or airfrans")],
-    budget: Annotated[str, typer.Option(help="tiny (CI), small (minutes per run) or paper")] = (
-        "small"
-    ),
-    seeds: Annotated[str, typer.Option(help="comma-separated run seeds")] = "0,1,2",
+    budget: Annotated[
+        BudgetName, typer.Option(help="tiny (CI), small (minutes per run) or paper")
+    ] = BudgetName.small,
+    seeds: Annotated[
+        list[str], typer.Option("--seeds", help="run seeds (repeatable or comma-separated)")
+    ] = ["0", "1", "2"],  # noqa: B006  (typer reads list defaults this way)
     data_dir: Annotated[
         Path | None,
         typer.Option(help="ROOT holding the published files; otherwise opbench generates data"),
@@ -412,7 +452,7 @@ def reproduce(
     workers: Annotated[
         int | None, typer.Option(min=1, help="concurrent runs (default: one per core)")
     ] = None,
-    device: Annotated[str, typer.Option(help="cpu or cuda")] = "cpu",
+    device: Annotated[Device, typer.Option(help="where to compute")] = Device.cpu,
     retry_failed: Annotated[bool, typer.Option(help="run again the runs that failed")] = False,
 ) -> None:
     """Re-run a paper's baselines with its recipe and set opbench's numbers beside its own."""
@@ -429,7 +469,7 @@ def reproduce(
     result = library.reproduce(
         name,
         budget=budget,
-        seeds=[_seed(s) for s in _names(seeds, "--seeds")],
+        seeds=_seeds(seeds),
         data_dir=data_dir,
         out=out,
         workers=workers,
@@ -440,6 +480,15 @@ def reproduce(
     )
     typer.echo(result.markdown)
     console.print(f"wrote {result.markdown_path} and {result.csv_path}", highlight=False)
+
+
+@app.command("schema")
+@user_errors
+def schema() -> None:
+    """Print the JSON Schema of a run record (``record.json``), generated from its model."""
+    from opbench.results.record import schema as record_schema
+
+    typer.echo(json.dumps(record_schema(), indent=2, ensure_ascii=False))
 
 
 @app.command("solve")

@@ -1,4 +1,4 @@
-"""Small file helpers: atomic writes and checksums.
+"""Small file helpers: atomic writes, checksums, stable hashes, writable directories.
 
 Every result file is written to a temporary sibling and renamed into place, so an
 interrupted process never leaves a half-written file under the final name.
@@ -14,6 +14,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from opbench.errors import ConfigError
 
 
 def _current_umask() -> int:
@@ -62,3 +64,25 @@ def stable_hash(data: Any, length: int = 12) -> str:
     """Short hex digest of a JSON-serialisable value (keys sorted)."""
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def check_writable_dir(path: str | os.PathLike[str], option: str) -> None:
+    """ConfigError unless ``path`` is, or can be created as, a writable directory.
+
+    Nothing is created: the nearest existing ancestor is probed with a temporary file that
+    is removed at once, so a refused run leaves nothing behind.
+    """
+    path = Path(path)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        where = "is" if existing == path else f"lies under {existing}, which is"
+        raise ConfigError(f"{option} {path} {where} not a directory")
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as error:
+        raise ConfigError(
+            f"{option} {path}: cannot write in {existing} ({error.strerror or error})"
+        ) from None

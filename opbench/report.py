@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.markup import escape
 from rich.table import Table
+
+from opbench.results.record import Record
 
 
 def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.4g}"
 
 
-def results_table(record: dict[str, Any]) -> Table:
+def results_table(run_record: Record) -> Table:
     """Test metrics (mean ± std, median) per scored config, then training and cost facts."""
+    record = run_record.to_json()
     dataset, model, train, cost = (record[key] for key in ("dataset", "model", "train", "cost"))
     title = (
         f"{model['name']} ({model['preset']}) on {dataset['family']} {dataset['config']} "

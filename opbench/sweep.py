@@ -1,15 +1,19 @@
 """Sweeps: every model × dataset × seed combination, run by a local process pool or by Ray.
 
 A sweep is planned in full before anything runs: every name, preset, option and
-model/layout pairing is checked, so a typo fails at once rather than an hour in. Each run
-is identified by its **config hash** (the resolved :class:`~opbench.runner.RunSpec`
-without the seed and the command line) and its seed. The sweep looks in ``out`` first:
+model/layout pairing is checked, and each dataset is loaded once (generated into the cache
+if needed) to learn its task and data fingerprint. Each run is identified by its
+**run hash** (:func:`opbench.config.run_hash`: model, hyperparameters, trainer settings,
+the data by fingerprint and task options; never paths, devices or thread counts) and its
+seed. The sweep then sorts the runs:
 
-- a run directory with a ``record.json`` of the same hash and seed is **done** (skipped);
-- one with ``config.json`` and per-epoch checkpoints but no record was **interrupted**
-  and is resumed from its last checkpoint;
-- a failure file ``out/failed/<model>-<dataset>-<config>-s<seed>-<hash>.json`` marks a
-  run that **failed** (skipped unless ``retry_failed``).
+- a run whose hash and seed are in a ``record.json`` under ``out``, or in a record file of
+  ``records`` (a published leaderboard's ``records/``), is **done** and skipped, so a sweep
+  restarted on a fresh clone skips everything already committed;
+- a run directory under ``out`` with ``config.json``, ``dataset.json`` and per-epoch
+  checkpoints but no record was **interrupted** and is resumed from its last checkpoint;
+- a failure file ``out/failed/<model>-<dataset>-<config>-s<seed>-<hash>.json`` marks a run
+  that **failed** (skipped unless ``retry_failed``).
 
 A failing run writes its failure file (error type, message, traceback) and the sweep
 goes on; so does a worker process that dies. Each run trains with
@@ -19,13 +23,12 @@ goes on; so does a worker process that dies. Each run trains with
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import multiprocessing
 import os
 import re
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,44 +36,47 @@ from typing import Any
 
 import torch
 
-from opbench.errors import ConfigError, unknown_name
-from opbench.io import stable_hash, write_json_atomic
+from opbench.config import Device, Engine, Preset, Role, RunSpec, choice, run_hash
+from opbench.data import DATASETS
+from opbench.errors import ConfigError
+from opbench.io import check_writable_dir, write_json_atomic
+from opbench.models import MODELS
 from opbench.registry import Registry
-from opbench.results.record import RECORD_NAME
-from opbench.runner import CONFIG_FILE, RunSpec, resolve
-from opbench.runner import resume as resume_run
-from opbench.runner import run as start_run
+from opbench.results.record import RECORD_NAME, Record, read_record
+from opbench.run import CONFIG_FILE, read_spec, resolve, started_identity
+from opbench.run import resume as resume_run
+from opbench.run import run as start_run
 
 FAILED_DIR = "failed"
 """Subdirectory of the sweep's ``out`` that holds failure files."""
 
-
-def config_hash(spec: dict[str, Any]) -> str:
-    """Short hash of a run's resolved config (``config.json``) without seed and command."""
-    return stable_hash({k: v for k, v in spec.items() if k not in ("seed", "command")})
+Key = tuple[str, int]
+"""(run hash, seed): what identifies a run's result."""
 
 
 @dataclass(frozen=True)
 class SweepJob:
-    """One run of a sweep: its resolved config and, if interrupted, the directory to resume."""
+    """One run of a sweep: its resolved spec, its run hash and, if interrupted, the
+    directory to resume."""
 
-    spec: dict[str, Any]
+    spec: RunSpec
+    run_hash: str
     resume_dir: str | None = None
 
     @property
-    def key(self) -> tuple[str, int]:
-        return config_hash(self.spec), self.spec["seed"]
+    def key(self) -> Key:
+        return self.run_hash, self.spec.seed
 
     @property
     def label(self) -> str:
         spec = self.spec
-        return f"{spec['model']} {spec['dataset']}:{spec['config']} seed {spec['seed']}"
+        return f"{spec.model} {spec.dataset}:{spec.config} seed {spec.seed}"
 
     @property
     def failure_name(self) -> str:
         spec = self.spec
-        config = re.sub(r"[^A-Za-z0-9_.-]", "_", spec["config"])
-        return f"{spec['model']}-{spec['dataset']}-{config}-s{spec['seed']}-{self.key[0]}.json"
+        config = re.sub(r"[^A-Za-z0-9_.-]", "_", spec.config)
+        return f"{spec.model}-{spec.dataset}-{config}-s{spec.seed}-{self.run_hash}.json"
 
 
 @dataclass(frozen=True)
@@ -133,8 +139,6 @@ def parse_data_dirs(values: Sequence[str]) -> dict[str | None, Path]:
     Only a registered family name before the first ``=`` makes a ``FAMILY=`` prefix, so a
     path that holds ``=`` is read whole.
     """
-    from opbench.data import DATASETS
-
     roots: dict[str | None, Path] = {}
     for value in values:
         family, sep, root = value.partition("=")
@@ -151,95 +155,133 @@ def plan(
     seeds: Sequence[int],
     out: Path,
     *,
-    preset: str = "small",
+    preset: Preset | str = Preset.small,
     epochs: int | None = None,
-    overrides: Sequence[str] = (),
+    overrides: Mapping[str, Any] | None = None,
     data_dirs: Sequence[str] = (),
     task: str | None = None,
-    device: str = "cpu",
+    device: Device | str = Device.cpu,
+    role: Role | str = Role.board,
     retry_failed: bool = False,
+    records: Path | None = None,
     command: str | None = None,
 ) -> SweepPlan:
     """Resolve every combination and sort it into to-do, done and failed-before.
 
-    Raises :class:`ConfigError` for an unknown name or option, an empty list, or a model
-    that cannot read a dataset's layout (each dataset is loaded once to find its task).
+    ``overrides`` is the nested dict of :func:`opbench.run.resolve`; ``records`` a
+    directory of record files whose runs count as done. Raises :class:`ConfigError` for an
+    unknown name or option, an empty list, an unwritable ``out``, or a model that cannot
+    read a dataset's layout (each dataset is loaded once to find its task and fingerprint).
     """
-    from opbench.data import DATASETS
-    from opbench.models import MODELS
-
     if not models or not datasets or not seeds:
         raise ConfigError("a sweep needs at least one model, one dataset and one seed")
+    check_writable_dir(out, "--out")
     roots = parse_data_dirs(data_dirs)
-    specs = []
-    for family_name, config in parse_datasets(datasets):
-        data_dir = roots.get(family_name, roots.get(None))
-        family_specs = [
-            resolve(
-                model,
-                family_name,
-                config=config,
-                task=task,
-                data_dir=data_dir,
-                preset=preset,
-                epochs=epochs,
-                seed=seed,
-                device=device,
-                overrides=overrides,
-                command=command,
-            )
-            for model in models
-            for seed in seeds
-        ]
-        _check_layouts(DATASETS.get(family_name), family_specs, MODELS)
-        specs += family_specs
-    return _sort(specs, Path(out), retry_failed)
+    specs = [
+        resolve(
+            model,
+            family_name,
+            config=config,
+            task=task,
+            data_dir=roots.get(family_name, roots.get(None)),
+            preset=preset,
+            epochs=epochs,
+            seed=seed,
+            device=device,
+            overrides=overrides,
+            role=role,
+            command=command,
+        )
+        for family_name, config in parse_datasets(datasets)
+        for model in models
+        for seed in seeds
+    ]
+    jobs = identify(specs)  # loads each dataset once, after every name has been checked
+    return sort_jobs(jobs, Path(out), retry_failed, records)
 
 
-def _check_layouts(family: Any, specs: Sequence[RunSpec], models: Registry[Any]) -> None:
-    """Load the dataset of ``specs`` once and check every model reads its layout."""
-    first = specs[0]
-    data_dir = Path(first.data_dir) if first.data_dir else None
-    task = family.load_benchmark(first.config, first.task, first.data, data_dir).task
+def identify(specs: Sequence[RunSpec]) -> list[SweepJob]:
+    """The jobs of ``specs``: each distinct dataset is loaded once, every model is checked
+    against its task's layout, and each run gets its run hash from the data's identity."""
+    identities: dict[str, tuple[Any, dict[str, Any]]] = {}
+    jobs = []
     for spec in specs:
-        models.get(spec.model).check_layout(task)
+        data = spec.model_dump_json(include={"dataset", "config", "task", "data", "data_dir"})
+        if data not in identities:
+            family = DATASETS.get(spec.dataset)
+            data_dir = Path(spec.data_dir) if spec.data_dir else None
+            benchmark = family.load_benchmark(spec.config, spec.task, spec.data, data_dir)
+            identities[data] = (benchmark.task, benchmark.info.identity())
+        task, identity = identities[data]
+        MODELS.get(spec.model).check_layout(task)
+        jobs.append(SweepJob(spec, spec.run_hash(identity)))
+    return jobs
 
 
-def _sort(specs: Sequence[RunSpec], out: Path, retry_failed: bool) -> SweepPlan:
+def sort_jobs(
+    jobs: Sequence[SweepJob], out: Path, retry_failed: bool = False, records: Path | None = None
+) -> SweepPlan:
+    """Sort ``jobs`` into done (recorded under ``out`` or in ``records``), failed before,
+    and to do (resuming the interrupted ones); a repeated job is kept once."""
     done, interrupted = scan_runs(out)
+    recorded = set(done) | (set(scan_records(records)) if records is not None else set())
     failed = {p.name for p in (out / FAILED_DIR).glob("*.json")} if not retry_failed else set()
     parts: dict[str, list[SweepJob]] = {part: [] for part in _PARTS}
-    seen: set[tuple[str, int]] = set()
-    for spec in specs:
-        job = SweepJob(spec.to_dict())
+    seen: set[Key] = set()
+    for job in jobs:
         if job.key in seen:
             continue
         seen.add(job.key)
-        if job.key in done:
+        if job.key in recorded:
             parts["done"].append(job)
         elif job.failure_name in failed:
             parts["failed_before"].append(job)
         else:
-            parts["jobs"].append(SweepJob(job.spec, interrupted.get(job.key)))
+            parts["jobs"].append(SweepJob(job.spec, job.run_hash, interrupted.get(job.key)))
     return SweepPlan(**parts)
 
 
-def scan_runs(out: Path) -> tuple[dict[tuple[str, int], Path], dict[tuple[str, int], str]]:
-    """(config hash, seed) → run directory of the complete runs under ``out``, and of the
-    interrupted ones (per-epoch checkpoint, no record)."""
-    done: dict[tuple[str, int], Path] = {}
-    interrupted: dict[tuple[str, int], str] = {}
-    for config_path in sorted(out.glob(f"*/{CONFIG_FILE}")):
-        try:
-            spec = json.loads(config_path.read_text())
-            key = (config_hash(spec), spec["seed"])
-        except (ValueError, KeyError, TypeError):
-            continue  # not a run directory of ours
+def record_key(record: Record) -> Key:
+    """(run hash, seed) of a record. A version-1 record stored no hash: it is computed from
+    what the record holds, exactly as a new run's (hyperparameters and trainer settings
+    normalised by their typed models, the data's identity by the family's metadata)."""
+    if record.run_hash is not None:
+        return record.run_hash, record.train.seed
+    family = DATASETS.get(record.dataset.family)
+    info = family.info_type.model_validate(record.dataset.model_dump(mode="json"))
+    hyperparameters = MODELS.get(record.model.name).check_hyperparameters(
+        record.model.hyperparameters
+    )
+    tests = [split.partition("@")[2] for split in record.metrics if split != "test"]
+    return (
+        run_hash(record.model.name, hyperparameters, record.train.config, info.identity(), tests),
+        record.train.seed,
+    )
+
+
+def scan_records(directory: Path) -> dict[Key, Path]:
+    """(run hash, seed) → file of every record file ``directory/*.json`` (a leaderboard's
+    ``records/``)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise ConfigError(f"--records {directory} is not a directory")
+    return {record_key(read_record(path)): path for path in sorted(directory.glob("*.json"))}
+
+
+def scan_runs(out: Path) -> tuple[dict[Key, Path], dict[Key, str]]:
+    """(run hash, seed) → run directory of the complete runs under ``out``, and of the
+    interrupted ones (per-epoch checkpoint and the data's identity, no record)."""
+    done: dict[Key, Path] = {}
+    interrupted: dict[Key, str] = {}
+    for config_path in sorted(Path(out).glob(f"*/{CONFIG_FILE}")):
         run_dir = config_path.parent
         if (run_dir / RECORD_NAME).is_file():
-            done[key] = run_dir
+            done[record_key(read_record(run_dir / RECORD_NAME))] = run_dir
         elif (run_dir / "checkpoints" / "last.safetensors").is_file():
-            interrupted[key] = str(run_dir)
+            identity = started_identity(run_dir)
+            if identity is not None:
+                spec = read_spec(run_dir)
+                interrupted[(spec.run_hash(identity), spec.seed)] = str(run_dir)
     return done, interrupted
 
 
@@ -251,18 +293,18 @@ def execute(job: SweepJob, out: str, threads: int) -> Outcome:
         if job.resume_dir is not None:
             result = resume_run(Path(job.resume_dir), progress=False)
         else:
-            result = start_run(RunSpec.from_dict(job.spec), Path(out), progress=False)
+            result = start_run(job.spec, Path(out), progress=False)
     except Exception as error:
         message = f"{type(error).__name__}: {error}"
         return record_failure(job, Path(out), message, traceback.format_exc(), start)
     record = result.record
     assert record is not None  # one process per run: always rank 0, which writes the record
-    name = record["primary_metric"]
+    name = record.primary_metric
     return Outcome(
         job,
-        record["train"]["status"],
+        record.train.status,
         time.perf_counter() - start,
-        (name, record["metrics"]["test"][name]["mean"]),
+        (name, record.metrics["test"][name].mean),
         str(result.run_dir),
     )
 
@@ -274,7 +316,7 @@ def record_failure(
     seconds = time.perf_counter() - start if start is not None else 0.0
     write_json_atomic(
         out / FAILED_DIR / job.failure_name,
-        {"config": job.spec, "error": message, "traceback": details, "seconds": seconds},
+        {"config": job.spec.to_json(), "error": message, "traceback": details, "seconds": seconds},
     )
     return Outcome(job, "failed", seconds, error=message)
 
@@ -282,8 +324,8 @@ def record_failure(
 Progress = Callable[[Outcome, int], None]
 """Called after each finished run with its outcome and the number finished so far."""
 
-Engine = Callable[[Sequence[SweepJob], Path, int, Progress, str | None], list[Outcome]]
-ENGINES: Registry[Engine] = Registry("sweep engine")
+EngineFn = Callable[[Sequence[SweepJob], Path, int, Progress, str | None], list[Outcome]]
+ENGINES: Registry[EngineFn] = Registry("sweep engine")
 
 
 def threads_per_run(workers: int) -> int:
@@ -291,7 +333,7 @@ def threads_per_run(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // workers)
 
 
-@ENGINES.register("local")
+@ENGINES.register(Engine.local.value)
 def run_local(
     jobs: Sequence[SweepJob], out: Path, workers: int, progress: Progress, address: str | None
 ) -> list[Outcome]:
@@ -322,7 +364,7 @@ def run_local(
     return outcomes
 
 
-@ENGINES.register("ray")
+@ENGINES.register(Engine.ray.value)
 def run_ray(
     jobs: Sequence[SweepJob], out: Path, workers: int, progress: Progress, address: str | None
 ) -> list[Outcome]:
@@ -365,7 +407,7 @@ def sweep(
     sweep_plan: SweepPlan,
     out: Path,
     *,
-    engine: str = "local",
+    engine: Engine | str = Engine.local,
     workers: int | None = None,
     address: str | None = None,
     progress: Progress = lambda outcome, n: None,
@@ -374,8 +416,7 @@ def sweep(
 
     ``workers`` defaults to the number of cores (so one thread per run).
     """
-    if engine not in ENGINES:
-        raise unknown_name("sweep engine", engine, ENGINES.names())
+    run_engine = ENGINES.get(choice(Engine, engine, "sweep engine").value)
     workers = workers or os.cpu_count() or 1
     if workers < 1:
         raise ConfigError(f"--workers must be at least 1, not {workers}")
@@ -383,4 +424,4 @@ def sweep(
     out.mkdir(parents=True, exist_ok=True)
     if not sweep_plan.jobs:
         return []
-    return ENGINES.get(engine)(sweep_plan.jobs, out, workers, progress, address)
+    return run_engine(sweep_plan.jobs, out, workers, progress, address)

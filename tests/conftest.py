@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from opbench.data.base import Benchmark, SampleSet
+from opbench.data.metadata import DatasetInfo
 from opbench.tasks import TaskSpec
 
 
@@ -48,7 +49,17 @@ def smoothing_benchmark(
         output_fields=("b",),
         spatial_shape=(size, size),
     )
-    return Benchmark("synthetic", "blur", task, splits, {"source": "synthetic"})
+    info = DatasetInfo(
+        family="synthetic",
+        config="blur",
+        task="steady",
+        source="generated",
+        generator_version=None,
+        files={},
+        fingerprint="blur",
+        split={"train": n_train, "val": n_val, "test": n_test, "method": "first n"},
+    )
+    return Benchmark("synthetic", "blur", task, splits, info)
 
 
 @pytest.fixture

@@ -79,7 +79,7 @@ def test_manifest_follows_the_airfrans_split_rules(root):
 
 def test_benchmark_splits_padding_and_node_sampling(root):
     benchmark = load_benchmark("airfrans", "full", data_dir=root, n_points=500)
-    info = benchmark.info
+    info = benchmark.info.model_dump(mode="json")
     assert (info["split"]["train"], info["split"]["val"], info["split"]["test"]) == (9, 1, 3)
     assert info["source"] == "generated" and info["scored_fields"] == ["u", "v", "p"]
     test = benchmark.splits["test"].tensors
@@ -154,8 +154,8 @@ def test_without_data_dir_the_data_is_generated_once_into_the_cache():
     options = {"n_train": 10, "n_test": 2, "n_around": 40, "n_normal": 8}
     first = load_benchmark("airfrans", "full", **options)
     second = load_benchmark("airfrans", "full", **options)
-    assert first.info["source"] == "generated"
-    assert first.info["fingerprint"] == second.info["fingerprint"]
-    assert first.info["split"]["test"] == 2
+    assert first.info.source == "generated"
+    assert first.info.fingerprint == second.info.fingerprint
+    assert first.info.split.test == 2
     with pytest.raises(ConfigError, match="generated data only"):
         load_benchmark("airfrans", "full", data_dir=".", n_train=10)

@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from opbench.cli import app
+from opbench.config import validated
 from opbench.data import DATASETS, load_benchmark
 from opbench.data.cfdbench.configs import parse_config
 from opbench.data.cfdbench.design import DESIGNS
@@ -65,10 +66,10 @@ def test_generation_is_deterministic_and_independent_of_workers(tmp_path):
 
 
 def test_bad_generation_options_are_refused():
-    with pytest.raises(ConfigError, match="frames"):
-        GenerationOptions(frames=1)
-    with pytest.raises(ConfigError, match="solver_cells"):
-        GenerationOptions(solver_cells=4)
+    with pytest.raises(ConfigError, match="frames=1"):
+        validated(GenerationOptions, {"frames": 1}, "")
+    with pytest.raises(ConfigError, match="solver_cells=4"):
+        validated(GenerationOptions, {"solver_cells": 4}, "")
 
 
 def test_cli_generates_and_runs_fno_on_generated_cavity(tmp_path):
@@ -136,7 +137,7 @@ def test_loader_reads_generated_cylinder_with_frame_spacing_from_the_sidecar(tmp
     options = GenerationOptions(n_cases=8, solver_cells=28, frames=5, frame_size=16)
     generate(parse_config("cylinder/bc"), tmp_path, options)
     benchmark = load_benchmark("cfdbench", "cylinder/bc", data_dir=tmp_path)
-    info = benchmark.info
+    info = benchmark.info.model_dump(mode="json")
     assert info["time"] == {
         "frame_dt": 0.05,
         "frame_dt_source": "generator sidecar",

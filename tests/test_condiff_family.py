@@ -10,6 +10,7 @@ import pytest
 import torch
 
 import opbench.data.condiff.family as family_module
+from opbench.config import validated
 from opbench.data import DATASETS
 from opbench.data.cache import SIDECAR
 from opbench.data.condiff import fv
@@ -85,8 +86,8 @@ def test_option_validation() -> None:
         {"seed": -2},
         {"n_train": True},
     ):
-        with pytest.raises(ConfigError):
-            ConDiffOptions(**bad)
+        with pytest.raises(ConfigError, match=f"data.{next(iter(bad))}"):
+            validated(ConDiffOptions, bad, "data")
 
 
 def test_validation_indices_depend_only_on_the_data_seed() -> None:
@@ -105,7 +106,7 @@ def test_generated_benchmark(home: Path, generate_calls: list[str]) -> None:
     bench = load(options)
     assert generate_calls == [NAME]
     assert bench.task.input_fields == ("k", "f") and bench.task.spatial_shape == (G, G)
-    assert bench.task.boundary == "zero-dirichlet" and bench.task.extra == {"grid": G}
+    assert bench.task.boundary == "zero-dirichlet" and bench.info.grid == G
     train, val, test = (bench.splits[s] for s in ("train", "val", "test"))
     assert (len(train), len(val), len(test)) == (18, 2, 5)
     assert train.tensors["x"].shape == (18, 2, G, G) and train.tensors["x"].dtype == torch.float32
@@ -113,7 +114,7 @@ def test_generated_benchmark(home: Path, generate_calls: list[str]) -> None:
     assert test.tensors["k_cells"].shape == (5, G + 1, G + 1)
     assert test.tensors["k_cells"].dtype == torch.float64
     assert test.tensors["f64"].dtype == torch.float64
-    info = bench.info
+    info = bench.info.model_dump(mode="json")
     assert info["source"] == "generated" and info["generator_version"] == "1"
     assert info["generator"]["seed"] == 3
     assert info["split"]["train"] == 18 and info["split"]["val"] == 2 and info["split"]["seed"] == 3
@@ -131,17 +132,17 @@ def test_generated_benchmark(home: Path, generate_calls: list[str]) -> None:
     again = load(options)
     load(ConDiffOptions(n_train=20, n_test=5, seed=3, val_fraction=0.25))
     assert generate_calls == [NAME]
-    assert again.info["fingerprint"] == info["fingerprint"]
+    assert again.info.fingerprint == info["fingerprint"]
     assert torch.equal(again.splits["val"].tensors["x"], val.tensors["x"])
 
     # The physics metric: round-off for the exact solution, large for a perturbed one.
     batch = next(test.batches(5))
     raw = read_split(Path(info["files"]["test"]["path"]), parse_config(NAME))
     solution = torch.from_numpy(fv.vector_to_grid(raw.x, G))[:, None]  # float64, as stored
-    exact = bench.physics_metrics["residual"](solution, batch)
+    exact = bench.metrics["residual"](solution, batch)
     assert exact.shape == (5,) and exact.dtype == torch.float64 and (exact < 1e-12).all()
-    assert (bench.physics_metrics["residual"](batch["y"], batch) < 1e-5).all()  # float32 y
-    perturbed = bench.physics_metrics["residual"](solution * 1.01, batch)
+    assert (bench.metrics["residual"](batch["y"], batch) < 1e-5).all()  # float32 y
+    perturbed = bench.metrics["residual"](solution * 1.01, batch)
     assert (perturbed > 1e-3).all()
     bench.solve_one(0)
 
@@ -153,7 +154,7 @@ def test_generated_benchmark(home: Path, generate_calls: list[str]) -> None:
         solution.shape, dtype=torch.float64, generator=torch.Generator().manual_seed(0)
     )
     assert loss(solution + noise, batch).item() == pytest.approx(
-        bench.physics_metrics["residual"](solution + noise, batch).square().mean().item(), rel=1e-10
+        bench.metrics["residual"](solution + noise, batch).square().mean().item(), rel=1e-10
     )
     assert loss(solution + noise, batch).item() > 1e3 * loss(solution, batch).item()
     trainable = (solution + noise).float().requires_grad_()
@@ -179,31 +180,31 @@ def test_k_to_vertex_average_versus_crop(home: Path) -> None:
     mean = 0.25 * (k[:, :-1, :-1] + k[:, 1:, :-1] + k[:, :-1, 1:] + k[:, 1:, 1:])
     assert np.allclose(average.splits["test"].tensors["x"][:, 0].numpy(), mean, rtol=1e-6)
     assert np.allclose(crop.splits["test"].tensors["x"][:, 0].numpy(), k[:, :-1, :-1], rtol=1e-6)
-    assert crop.info["input_mapping"] == {"k_to_vertex": "crop"}
+    assert crop.info.input_mapping.k_to_vertex == "crop"
     # Same data (one cache entry), different inputs, same targets.
-    assert crop.info["fingerprint"] == average.info["fingerprint"]
+    assert crop.info.fingerprint == average.info.fingerprint
     assert torch.equal(crop.splits["test"].tensors["y"], average.splits["test"].tensors["y"])
     assert not torch.allclose(crop.splits["test"].tensors["x"], average.splits["test"].tensors["x"])
 
 
 def test_real_files_subsets_and_errors(home: Path, tmp_path: Path) -> None:
     generated = load(ConDiffOptions(n_train=10, n_test=4))
-    source = Path(generated.info["files"]["test"]["path"]).parent
+    source = Path(generated.info.files["test"].path).parent
     real_root = tmp_path / "real"
     shutil.copytree(source, real_root / NAME, ignore=shutil.ignore_patterns(SIDECAR))
     real = load(ConDiffOptions(n_train=6, n_test=2), data_dir=real_root)
-    assert real.info["source"] == "real"
-    assert real.info["generator"] is None and real.info["generator_version"] is None
+    assert real.info.source == "real"
+    assert real.info.generator is None and real.info.generator_version is None
     # same files, fewer samples used: a different dataset for the leaderboard
-    assert real.info["fingerprint"] != generated.info["fingerprint"]
-    assert real.info["files"]["train"]["n_samples"] == 10
+    assert real.info.fingerprint != generated.info.fingerprint
+    assert real.info.files["train"].n_samples == 10
     assert (len(real.splits["train"]) + len(real.splits["val"]), len(real.splits["test"])) == (6, 2)
     assert torch.equal(  # the first n samples of the file
         real.splits["test"].tensors["y"], generated.splits["test"].tensors["y"][:2]
     )
     everything = load(ConDiffOptions(), data_dir=real_root)
     assert len(everything.splits["test"]) == 4
-    assert everything.info["fingerprint"] == generated.info["fingerprint"]
+    assert everything.info.fingerprint == generated.info.fingerprint
     with pytest.raises(ConfigError, match="holds only 10 samples"):
         load(ConDiffOptions(n_train=11), data_dir=real_root)
     with pytest.raises(ConfigError, match="task"):
@@ -218,8 +219,9 @@ def test_test_only_and_poisson(home: Path, generate_calls: list[str]) -> None:
     test = bench.splits["test"].tensors
     assert test["x"].shape == (3, 1, 8, 8)
     assert torch.equal(test["k_cells"], torch.ones(3, 9, 9, dtype=torch.float64))
-    assert bench.info["split"] == {**bench.info["split"], "train": 0, "val": 0, "test": 3}
-    residual = bench.physics_metrics["residual"](test["y"], bench.splits["test"].tensors)
+    split = bench.info.split
+    assert (split.train, split.val, split.test) == (0, 0, 3)
+    residual = bench.metrics["residual"](test["y"], bench.splits["test"].tensors)
     assert (residual < 1e-5).all()
 
 

@@ -118,7 +118,9 @@ def test_empty_and_poisson_files(tmp_path: Path) -> None:
     poisson = parse_config(f"poisson_grid{G}")
     path = tmp_path / "p.h5"
     write_split(path, None, np.zeros((0, G * G)), np.zeros((0, G * G)))
-    raw = read_split(path, poisson)
+    with pytest.raises(DataError, match="holds no samples"):
+        read_split(path, poisson)
+    raw = read_split(path, poisson, allow_empty=True)
     assert raw.k is None and len(raw) == 0 and raw.x.shape == (0, G * G)
     with h5py.File(path, "r") as file:
         assert "k" not in file

@@ -8,7 +8,8 @@ import sys
 import pytest
 import torch
 
-from opbench import runner
+from opbench import run as runner
+from opbench.config import parse_set
 from opbench.train.distributed import Distributed
 
 OPTIONS = [
@@ -21,8 +22,10 @@ OPTIONS = [
 
 
 def test_two_ranks_train_like_one_process(tmp_path):
-    spec = runner.resolve("fno", "condiff", config="cubic0.1_grid16", epochs=3, overrides=OPTIONS)
-    single = runner.run(spec, tmp_path / "single", progress=False).record
+    spec = runner.resolve(
+        "fno", "condiff", config="cubic0.1_grid16", epochs=3, overrides=parse_set(OPTIONS)
+    )
+    single = runner.run(spec, tmp_path / "single", progress=False).record.to_json()
 
     command = [
         sys.executable,

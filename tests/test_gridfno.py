@@ -9,10 +9,8 @@ import torch
 from conftest import grid_task
 
 from opbench.errors import ConfigError
-from opbench.models import MODELS, Surrogate, count_parameters
-from opbench.models.surrogate import load_surrogate
+from opbench.models import MODELS, count_parameters
 from opbench.tasks import TaskSpec
-from opbench.train.checkpoint import module_tensors, save_checkpoint
 
 BOX = [-2.0, 4.0, -1.5, 1.5]
 TASK = TaskSpec(
@@ -21,7 +19,9 @@ TASK = TaskSpec(
     input_fields=("x", "y", "u_inf_cos", "u_inf_sin", "distance", "n_x", "n_y"),
     output_fields=("u", "v", "p", "nut"),
     spatial_shape=None,
-    extra={"box": BOX},
+    bounding_box=BOX,
+    metrics=("mse",),
+    primary_metric="mse",
 )
 
 
@@ -75,18 +75,11 @@ def test_preset_parameter_counts():
 
 
 def test_missing_or_bad_box_is_a_config_error():
-    no_box = TaskSpec(
-        name="full",
-        layout="points",
-        input_fields=TASK.input_fields,
-        output_fields=TASK.output_fields,
-        extra={},
-    )
-    with pytest.raises(ConfigError, match=r"extra\['box'\]"):
+    no_box = TASK.model_copy(update={"bounding_box": None})
+    with pytest.raises(ConfigError, match="needs the task's bounding_box"):
         build(task=no_box)
-    flat = TaskSpec(**{**TASK.to_dict(), "extra": {"box": [0.0, 1.0, 2.0, 2.0]}})
-    with pytest.raises(ConfigError, match="y_min < y_max"):
-        build(task=flat)
+    with pytest.raises(ValueError, match=r"bounding_box must be \(x_min, x_max, y_min, y_max\)"):
+        TaskSpec(**{**TASK.to_dict(), "bounding_box": [0.0, 1.0, 2.0, 2.0]})
     with pytest.raises(ConfigError, match="n_modes"):
         build(n_modes=[64, 24])
 
@@ -175,20 +168,6 @@ def test_gradients_reach_every_parameter():
         assert parameter.grad is not None, name
         assert torch.isfinite(parameter.grad).all(), name
         assert parameter.grad.abs().sum() > 0, name
-
-
-def test_checkpoint_rebuilds_the_model(tmp_path):
-    entry = MODELS.get("fno_points")
-    hp = entry.preset("small")["model"]
-    surrogate = Surrogate(build(), 7, 4)
-    surrogate.fit_normalizers(torch.randn(2, 7, 50) * 2 + 1, torch.randn(2, 4, 50))
-    path = tmp_path / "best.safetensors"
-    meta = {"model": "fno_points", "hyperparameters": hp, "task": TASK.to_dict()}
-    save_checkpoint(path, module_tensors(surrogate), meta)
-    loaded = load_surrogate(path).eval()
-    data = random_batch(1, 200, seed=6)
-    with torch.no_grad():
-        assert torch.equal(surrogate.eval()(data), loaded(data))
 
 
 def test_150_adam_steps_cut_the_error_on_a_smooth_field_fivefold():

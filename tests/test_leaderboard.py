@@ -6,22 +6,28 @@ import csv
 import datetime
 import io
 import math
+import re
 
 import pytest
 from test_record import make_record
 
 from opbench.errors import ConfigError, DataError
 from opbench.io import stable_hash
-from opbench.results.leaderboard import (
-    budget_label,
-    flatten_record,
-    leaderboard_frame,
-    leaderboard_rows,
-)
+from opbench.results.leaderboard import budget_label, leaderboard_rows, record_frame
 from opbench.results.record import validate_record
 from opbench.results.render import render_csv, render_markdown
 
 DATE = datetime.date(2025, 1, 31)
+
+
+def board(*records: dict) -> list[dict]:
+    """Records as the board reads them: validated, in JSON form."""
+    return [validate_record(record).to_json() for record in records]
+
+
+def cells(line: str) -> list[str]:
+    """The stripped cells of one Markdown table line."""
+    return [cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]]
 
 
 def _records() -> list[dict]:
@@ -33,9 +39,7 @@ def _records() -> list[dict]:
     records += [make_record("unet", seed, v) for seed, v in [(0, 0.20), (1, 0.25), (2, 0.33)]]
     records.append(make_record("deeponet", 0, 0.5))
     records.append(make_record("lsm", 0, None, status="diverged"))
-    for record in records:
-        validate_record(record)
-    return records
+    return board(*records)
 
 
 def _row(rows, model):
@@ -79,7 +83,7 @@ def test_diverged_run_is_counted_not_averaged() -> None:
         make_record("fno", 2, None, status="diverged"),
         make_record("fno", 3, 0.2, status="budget"),
     ]
-    (row,) = leaderboard_rows(records)
+    (row,) = leaderboard_rows(board(*records))
     assert row.n == 3
     assert row.n_diverged == 1
     assert row.seeds == (0, 1, 2, 3)
@@ -97,7 +101,7 @@ def test_budgets_fingerprints_and_hyperparameters_split_rows() -> None:
         make_record("fno", 5, 0.1, preset="paper"),
         make_record("fno", 6, 0.1, config="helmholtz"),
     ]
-    rows = leaderboard_rows(records)
+    rows = leaderboard_rows(board(*records))
     assert len(rows) == 7
     assert all(row.n == 1 for row in rows)
     assert {row.budget for row in rows} == {
@@ -115,7 +119,7 @@ def test_budget_label() -> None:
 
 def test_ranking_by_primary_metric_diverged_last() -> None:
     records = _records()[::-1]  # input order must not matter
-    records.append(make_record("fno", 0, 0.9, config="helmholtz"))
+    records += board(make_record("fno", 0, 0.9, config="helmholtz"))
     rows = leaderboard_rows(records)
     poisson = [(row.rank, row.model) for row in rows if row.config == "poisson"]
     assert poisson == [(1, "fno"), (2, "unet"), (3, "deeponet"), (4, "lsm")]
@@ -127,24 +131,22 @@ def test_ranking_by_primary_metric_diverged_last() -> None:
 def test_repeated_seed_in_one_row_raises() -> None:
     records = [make_record("fno", 0, 0.1), make_record("fno", 0, 0.2, run_id="rerun")]
     with pytest.raises(DataError, match="are all seed 0 of fno"):
-        leaderboard_rows(records)
+        leaderboard_rows(board(*records))
 
 
 def test_disagreeing_primary_metric_raises() -> None:
     other = make_record("unet", 0, 0.1, extra_metrics={"mse": 1.0})
     other["primary_metric"] = "mse"
     with pytest.raises(DataError, match="disagree on the primary metric"):
-        leaderboard_rows([make_record("fno", 0, 0.1), other])
+        leaderboard_rows(board(make_record("fno", 0, 0.1), other))
 
 
-def test_frame_has_metric_columns() -> None:
-    frame = leaderboard_frame(leaderboard_rows(_records()))
-    assert list(frame["model"]) == ["fno", "unet", "deeponet", "lsm"]
-    assert {"primary.mean", "primary.std", "rel_l2.mean", "mse.std", "n_diverged"} <= set(
-        frame.columns
-    )
-    assert frame.loc[0, "rel_l2.mean"] == pytest.approx(0.12)
-    assert math.isnan(frame.loc[1, "mse.mean"])  # unet reports no mse
+def test_record_frame_flattens_records_with_dotted_columns() -> None:
+    frame = record_frame(_records())
+    assert list(frame["model.name"]) == ["fno"] * 3 + ["unet"] * 3 + ["deeponet", "lsm"]
+    assert {"metrics.test.rel_l2.mean", "dataset.config", "hparams", "budget"} <= set(frame)
+    assert list(frame["counted"]) == [True] * 7 + [False]
+    assert math.isnan(frame.loc[3, "metrics.test.mse.mean"])  # unet reports no mse
 
 
 def test_markdown_rows_and_header() -> None:
@@ -153,26 +155,32 @@ def test_markdown_rows_and_header() -> None:
     assert lines[0] == "# condiff leaderboard"
     assert "Generated from 8 records on 2025-01-31." in lines
     assert "## poisson / steady" in lines
+    table = [cells(line) for line in lines if line.startswith("|")]
     hparams = stable_hash({"width": 32, "modes": [12, 12]}, length=8)
-    assert (
-        f"| 1 | fno | small | {hparams} | 0.1200 ± 0.0200 | 2.000 | 12,345 | 30 s | 0.500 | 10.0× "
-        f"| 3 | 0 "
-        f"| epochs=25 | ffffffff | generated | cpu, threads=2 |"
-    ) in lines
-    assert any(
-        line.startswith("| 3 | deeponet | small |") and "| 0.5000 ± — |" in line for line in lines
-    )
-    lsm = next(line for line in lines if "| lsm |" in line)
-    assert lsm.startswith("| 4 | lsm |")
-    assert "| — | — | 12,345 | — | — | — | 0 | 1 |" in lsm
-    header = next(line for line in lines if line.startswith("| rank |"))
-    assert "| rel_l2 (mean ± std) | mse | params |" in header
+    assert table[0][:7] == [
+        "rank",
+        "model",
+        "preset",
+        "hparams",
+        "rel_l2 (mean ± std)",
+        "mse",
+        "params",
+    ]
+    assert [
+        "1", "fno", "small", hparams, "0.1200 ± 0.0200", "2.000", "12,345", "30 s", "0.500",
+        "10.0×", "3", "0", "epochs=25", "ffffffff", "generated", "cpu, threads=2",
+    ] in table  # fmt: skip
+    deeponet = next(row for row in table if row[1] == "deeponet")
+    assert deeponet[0] == "3" and deeponet[4] == "0.5000 ± —"
+    lsm = next(row for row in table if row[1] == "lsm")
+    assert lsm[0] == "4" and lsm[4:12] == ["—", "—", "12,345", "—", "—", "—", "0", "1"]
 
 
 def test_markdown_escapes_pipes_and_is_deterministic() -> None:
     records = [make_record("fno", 0, 0.1, preset="wide|deep")]
-    text = render_markdown(leaderboard_rows(records), "condiff", date=DATE)
-    assert "| wide\\|deep |" in text
+    text = render_markdown(leaderboard_rows(board(*records)), "condiff", date=DATE)
+    assert "wide\\|deep" in text
+    assert cells(text.splitlines()[-1])[:3] == ["1", "fno", "wide\\|deep"]
     shuffled = render_markdown(leaderboard_rows(_records()[::-1]), "condiff", date=DATE)
     assert shuffled == render_markdown(leaderboard_rows(_records()), "condiff", date=DATE)
 
@@ -180,18 +188,6 @@ def test_markdown_escapes_pipes_and_is_deterministic() -> None:
 def test_markdown_unknown_family() -> None:
     with pytest.raises(ConfigError, match="unknown dataset family 'condif'"):
         render_markdown(leaderboard_rows(_records()), "condif", date=DATE)
-
-
-def test_flatten_record_dotted_keys() -> None:
-    flat = flatten_record(make_record("fno", 3, 0.1))
-    assert flat["metrics.test.rel_l2.mean"] == 0.1
-    assert flat["dataset.config"] == "poisson"
-    assert flat["train.status"] == "ok"
-    assert flat["train.budget.max_minutes"] is None
-    assert flat["model.hyperparameters.modes"] == "[12,12]"
-    assert flat["dataset.files.train.sha256"] == "0" * 64
-    assert not any(key.startswith("train.history") for key in flat)
-    assert all(not isinstance(v, dict | list) for v in flat.values())
 
 
 def test_csv_one_row_per_record() -> None:
@@ -213,3 +209,14 @@ def test_csv_one_row_per_record() -> None:
     assert lsm["train.status"] == "diverged"
     assert next(r for r in rows if r["model.name"] == "unet")["metrics.test.mse.mean"] == ""
     assert text == render_csv(records)
+    fno = next(r for r in rows if r["model.name"] == "fno")
+    assert fno["model.hyperparameters.modes"] == "[12,12]"
+    assert fno["dataset.files.train.sha256"] == "0" * 64
+    assert not any(key.startswith(("train.history", "spec", "per_sample")) for key in header)
+
+
+def test_a_config_that_is_not_published_says_so() -> None:
+    record = make_record("fno", 0, 0.1, config="cubic0.1_grid63")
+    record["dataset"]["published"] = False
+    text = render_markdown(leaderboard_rows(board(record)), "condiff", date=DATE)
+    assert "## cubic0.1_grid63 / steady (not a published config)" in text

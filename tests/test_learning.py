@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from opbench import runner
+from opbench import run as runner
+from opbench.config import parse_set
 from opbench.models import MODELS
 
 CONFIG = "cubic0.1_grid16"
@@ -53,9 +54,9 @@ def best_val(model: str, recipe: Recipe, tmp_path) -> float:
         "condiff",
         config=CONFIG,
         epochs=None if fitted else recipe.epochs,
-        overrides=overrides if fitted else [*overrides, *recipe.overrides],
+        overrides=parse_set(overrides if fitted else [*overrides, *recipe.overrides]),
     )
-    return runner.run(spec, tmp_path / model, progress=False).record["train"]["best_val"]
+    return runner.run(spec, tmp_path / model, progress=False).record.to_json()["train"]["best_val"]
 
 
 def test_every_trainable_model_has_a_learning_recipe():

@@ -7,10 +7,8 @@ import pytest
 import torch
 from conftest import grid_task
 
-from opbench.models import MODELS, Surrogate, count_parameters
+from opbench.models import MODELS, count_parameters
 from opbench.models.lsm import NeuralSpectralBlock
-from opbench.models.surrogate import load_surrogate
-from opbench.train.checkpoint import module_tensors, save_checkpoint
 
 
 def small_lsm(shape=(16, 16), in_channels=2, out_channels=1, **overrides):
@@ -38,22 +36,6 @@ def test_basis_buffer_moves_with_to_and_the_model_runs_on_cpu():
 
     net.to("meta")
     assert all(buf.device.type == "meta" for buf in net.buffers())
-
-
-def test_checkpoint_rebuilds_the_model(tmp_path):
-    task = grid_task((16, 16))
-    hp = MODELS.get("lsm").preset("small")["model"]
-    torch.manual_seed(1)
-    surrogate = Surrogate(small_lsm(), 2, 1)
-    surrogate.fit_normalizers(torch.randn(4, 2, 16, 16) * 3 + 1, torch.randn(4, 1, 16, 16))
-    path = tmp_path / "best.safetensors"
-    meta = {"model": "lsm", "hyperparameters": hp, "task": task.to_dict()}
-    save_checkpoint(path, module_tensors(surrogate), meta)
-    loaded = load_surrogate(path)
-    batch = {"x": torch.randn(3, 2, 16, 16)}
-    surrogate.eval()
-    loaded.eval()
-    assert torch.equal(surrogate(batch), loaded(batch))
 
 
 @pytest.mark.parametrize("shape", [(16, 16), (64, 64), (66, 65), (37, 50)])

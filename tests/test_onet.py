@@ -3,18 +3,18 @@ MultiONet's defining properties (G ≡ b_0 at initialisation, DeepONet's paramet
 the points layout (constant channels in the branch, per-sample coordinates in the trunk)."""
 
 import math
-from dataclasses import replace
 from itertools import pairwise
 
 import pytest
 import torch
 from conftest import grid_task
 
+from opbench.checkpoint import CheckpointMeta
 from opbench.config import TrainConfig
 from opbench.data.base import SampleSet
 from opbench.errors import ConfigError
 from opbench.eval.metrics import METRICS
-from opbench.models import MODELS, Surrogate, count_parameters
+from opbench.models import MODELS, build_surrogate, count_parameters
 from opbench.models.deeponet import DeepONet, build_deeponet
 from opbench.models.multionet import MultiONet, build_multionet
 from opbench.models.onet import (
@@ -27,7 +27,6 @@ from opbench.models.onet import (
 )
 from opbench.models.surrogate import load_surrogate
 from opbench.tasks import TaskSpec
-from opbench.train.checkpoint import module_tensors, save_checkpoint
 from opbench.train.trainer import Trainer, seed_everything
 
 TINY = {"width": 8, "depth": 3, "conv_channels": [4, 8], "pool": 2}
@@ -224,43 +223,18 @@ def test_gradient_reaches_branch_and_trunk():
     assert all(w.grad.abs().sum() > 0 for w in first_weights(multionet))
 
 
-@pytest.mark.parametrize("name", ["deeponet", "multionet"])
-def test_checkpoint_round_trip(name, tmp_path):
-    """The trunk cache is no state: a reloaded model predicts the same, also after the
-    loaded weights replace those of a model whose cache was already filled."""
-    task = grid_task((16, 16))
-    hp = {**TINY, "m": 2} if name == "multionet" else TINY
-    torch.manual_seed(5)
-    surrogate = Surrogate(MODELS.get(name).build(task, **hp), 2, 1)
-    with torch.no_grad():
-        for parameter in surrogate.parameters():
-            parameter.normal_(0, 0.3)
-    path = tmp_path / "best.safetensors"
-    meta = {"model": name, "hyperparameters": hp, "task": task.to_dict()}
-    save_checkpoint(path, module_tensors(surrogate), meta)
-    batch = {"x": torch.randn(3, 2, 16, 16)}
-    loaded = load_surrogate(path).eval()
-    surrogate.eval()
-    with torch.no_grad():
-        assert torch.equal(loaded(batch), surrogate(batch))
-        fresh = Surrogate(MODELS.get(name).build(task, **hp), 2, 1).eval()
-        fresh(batch)  # fills the cache with the initial trunk
-        fresh.load_state_dict(surrogate.state_dict())
-        assert torch.equal(fresh(batch), surrogate(batch))
-
-
 # --- points layout ---------------------------------------------------------------------
 
 POINT_MODELS = [(build_deeponet, {"width": 8, "depth": 3, "p": 6}), (build_multionet, TINY_M)]
 
 
-def points_task(input_fields, coordinate_fields, out_channels=1, **extra) -> TaskSpec:
+def points_task(input_fields, coordinate_fields, out_channels=1) -> TaskSpec:
     return TaskSpec(
         name="points",
         layout="points",
         input_fields=tuple(input_fields),
         output_fields=tuple(f"out{i}" for i in range(out_channels)),
-        extra={"coordinate_fields": coordinate_fields, **extra},
+        coordinate_fields=tuple(coordinate_fields),
     )
 
 
@@ -379,27 +353,35 @@ def test_points_gradient_reaches_branch_and_trunk(build, hp):
 @pytest.mark.parametrize(
     ("task", "message"),
     [
-        (
-            TaskSpec("points", "points", ("a", "x"), ("u",)),
-            r"lacks extra\['coordinate_fields'\]",
-        ),
-        (points_task(("a", "x"), ("x", "z")), r"\['z'\] are not among its input fields"),
-        (points_task(("a", "x"), "x"), "must be a non-empty list"),
-        (points_task(("a", "x"), ()), "must be a non-empty list"),
-        (points_task(("a", "x"), ("x", "x")), "repeats a name"),
+        (points_task(("a", "x"), ()), "declares no coordinate_fields"),
         (points_task(("t", "x"), ("t", "x")), "leaves the branch no input"),
     ],
 )
-def test_points_task_with_bad_coordinate_fields_is_a_config_error(build, task, message):
+def test_points_task_without_usable_coordinate_fields_is_a_config_error(build, task, message):
     with pytest.raises(ConfigError, match=message):
         build(task, width=8, depth=3)
 
 
+@pytest.mark.parametrize(
+    ("coordinates", "message"),
+    [(("x", "z"), r"\['z'\] are not input fields"), (("x", "x"), "repeats a name")],
+)
+def test_the_task_contract_refuses_bad_coordinate_fields(coordinates, message):
+    with pytest.raises(ValueError, match=message):
+        points_task(("a", "x"), coordinates)
+
+
 def test_timestep_tasks_take_the_grid_path():
-    task = TaskSpec("rollout", "grid-timestep", ("u", "v"), ("u",), spatial_shape=(8, 8))
+    task = TaskSpec(
+        name="rollout",
+        layout="grid-timestep",
+        input_fields=("u", "v"),
+        output_fields=("u",),
+        spatial_shape=(8, 8),
+    )
     net = build_deeponet(task, width=8, depth=3, p=8, conv_channels=[4], pool=2)
     grid = build_deeponet(
-        replace(task, layout="grid"), width=8, depth=3, p=8, conv_channels=[4], pool=2
+        task.model_copy(update={"layout": "grid"}), width=8, depth=3, p=8, conv_channels=[4], pool=2
     )
     grid.load_state_dict(net.state_dict())
     x = torch.randn(2, 2, 8, 8)
@@ -421,18 +403,20 @@ def test_deeponet_learns_a_separable_points_task(tmp_path):
     train, val = separable_points(64, 64, generator), separable_points(16, 64, generator)
     task = points_task(("a", "t", "x", "y"), ["t", "x", "y"])  # a list, as JSON reloads it
     mean_prediction = train.tensors["y"].mean(0, keepdim=True).expand_as(val.tensors["y"])
-    mean_error = METRICS.get("rel_l2")(mean_prediction, val.tensors["y"]).mean().item()
+    mean_error = METRICS.get("rel_l2")(mean_prediction, val.tensors).mean().item()
     assert mean_error > 0.9  # cos(πy) averages out: the mean field explains almost nothing
 
     seed_everything(0)
     hp = {"width": 32, "depth": 3, "p": 32}
-    surrogate = Surrogate(build_deeponet(task, **hp), task.in_channels, task.out_channels)
+    surrogate = build_surrogate("deeponet", task, hp)
     trainer = Trainer(
         surrogate,
         TrainConfig(epochs=8, batch_size=8, lr=3e-3),
-        primary_metric="rel_l2",
+        metric=METRICS.get("rel_l2"),
         checkpoint_dir=tmp_path,
-        model_meta={"model": "deeponet", "hyperparameters": hp, "task": task.to_dict()},
+        model_meta=CheckpointMeta(
+            model="deeponet", hyperparameters=hp, task=task, opbench_version="test"
+        ),
         seed=0,
         device=torch.device("cpu"),
         progress=False,
@@ -443,6 +427,6 @@ def test_deeponet_learns_a_separable_points_task(tmp_path):
     # the checkpoint rebuilds the points model from its stored task alone
     loaded = load_surrogate(tmp_path / "best.safetensors").eval()
     prediction = loaded({"x": val.tensors["x"]})
-    assert METRICS.get("rel_l2")(prediction, val.tensors["y"]).mean().item() == pytest.approx(
+    assert METRICS.get("rel_l2")(prediction, val.tensors).mean().item() == pytest.approx(
         result.best_val, rel=1e-5
     )

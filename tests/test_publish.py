@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import re
+import subprocess
+import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -14,6 +17,7 @@ from opbench.cli import app
 from opbench.errors import DataError
 from opbench.io import write_json_atomic
 from opbench.results import publish
+from opbench.results.record import validate_record, write_record
 from opbench.results.submit import submission_problems, submit
 
 REPO = Path(__file__).resolve().parents[1]
@@ -21,17 +25,17 @@ CITATION = "Author. A paper. 2025."
 
 
 def _record(model: str = "fno", seed: int = 0, value: float = 0.1, **kwargs) -> dict:
+    """A record as the board reads it (validated, JSON form), cited, std 0."""
     record = make_record(model, seed, value, **kwargs)
     record["model"]["citation"] = CITATION
     for summary in record["metrics"]["test"].values():
         summary["std"] = 0.0
-    return record
+    return validate_record(record).to_json()
 
 
 def _board(tmp_path: Path, records: list[dict]) -> Path:
     root = tmp_path / "board"
-    for record in records:
-        publish.add_record(record, root)
+    publish.add_records(records, root)
     return root
 
 
@@ -61,14 +65,64 @@ def test_publish_writes_every_file_and_check_sees_changes(tmp_path: Path) -> Non
     assert not (root / "old.md").exists()
 
 
-def test_add_record_refuses_duplicates(tmp_path: Path) -> None:
+def test_add_records_refuses_duplicates(tmp_path: Path) -> None:
     root = _board(tmp_path, [_record("fno", 0)])
-    publish.add_record(_record("fno", 0), root)  # the same record again: nothing changes
-    assert len(list((root / "records").iterdir())) == 1
+    publish.add_records([_record("fno", 0)], root)  # the same record again: nothing changes
+    assert len(list((root / "records").glob("*.json"))) == 1
     with pytest.raises(DataError, match=r"another run .* is already on the leaderboard"):
-        publish.add_record(_record("fno", 0, 0.5), root)
+        publish.add_records([_record("fno", 0, 0.5)], root)
     with pytest.raises(DataError, match="all seed 0"):
-        publish.add_record(_record("fno", 0, run_id="another-run"), root)
+        publish.add_records([_record("fno", 0, run_id="another-run")], root)
+
+
+def test_a_refused_batch_writes_nothing(tmp_path: Path) -> None:
+    """Two runs of one seed in one batch: refused, and neither is copied."""
+    root = tmp_path / "board"
+    batch = [_record("unet", 1), _record("fno", 0), _record("fno", 0, 0.2, run_id="rerun")]
+    with pytest.raises(DataError, match="all seed 0"):
+        publish.add_records(batch, root)
+    assert not list((root / "records").glob("*.json"))
+
+
+def test_leaderboard_runs_with_a_repeated_seed_copies_no_record(tmp_path: Path) -> None:
+    runs = tmp_path / "runs"
+    for run_id, value in (("a", 0.1), ("b", 0.2)):
+        write_record(runs / run_id, validate_record(make_record("fno", 0, value, run_id=run_id)))
+    root = tmp_path / "board"
+    result = CliRunner().invoke(app, ["leaderboard", "--runs", str(runs), "--root", str(root)])
+    assert result.exit_code == 2, result.output
+    assert "all seed 0" in result.output
+    assert not list((root / "records").glob("*.json"))
+
+
+def test_a_writer_waits_for_the_board_lock(tmp_path: Path) -> None:
+    """Check-then-write runs under the root's lock: while another process holds it, adding
+    a record waits; afterwards the later writer sees the earlier one's records."""
+    root = tmp_path / "board"
+    root.mkdir()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from filelock import FileLock; lock = FileLock(sys.argv[1]); "
+            "lock.acquire(); print('held', flush=True); time.sleep(2)",
+            str(root / publish.LOCK_FILE),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "held"
+    writer = threading.Thread(target=publish.add_records, args=([_record("fno", 0)], root))
+    writer.start()
+    writer.join(timeout=1.0)
+    assert writer.is_alive(), "add_records wrote while another process held the board's lock"
+    assert not list((root / "records").glob("*.json"))
+    holder.wait(timeout=10)
+    writer.join(timeout=10)
+    assert len(list((root / "records").glob("*.json"))) == 1
+    with pytest.raises(DataError, match="all seed 0"):
+        publish.add_records([_record("fno", 0, 0.3, run_id="concurrent")], root)
+    publish.publish(root)  # the board still builds
 
 
 def test_records_must_be_named_by_run_id(tmp_path: Path) -> None:
@@ -81,8 +135,14 @@ def test_records_must_be_named_by_run_id(tmp_path: Path) -> None:
 
 def _accepting_board(tmp_path: Path) -> Path:
     root = tmp_path / "board"
-    publish.accept_dataset(_record(), "opbench data generate condiff ...", root)
+    root.mkdir()
+    known = publish.with_dataset({}, _record(), "opbench data generate condiff ...")
+    publish.write_known_datasets(known, root)
     return root
+
+
+def _problems(record: dict, root: Path) -> list[str]:
+    return submission_problems(record, publish.read_known_datasets(root))
 
 
 def test_submission_of_a_good_record(tmp_path: Path) -> None:
@@ -112,7 +172,7 @@ def test_submission_refuses(tmp_path: Path, change, message: str) -> None:
     root = _accepting_board(tmp_path)
     record = copy.deepcopy(_record())
     change(record)
-    problems = submission_problems(record, root)
+    problems = _problems(record, root)
     assert any(re.search(message, p) for p in problems), problems
     source = tmp_path / "record.json"
     write_json_atomic(source, record)
@@ -126,13 +186,13 @@ def test_submission_refuses(tmp_path: Path, change, message: str) -> None:
 def test_only_the_primary_metric_has_an_upper_bound(tmp_path: Path) -> None:
     root = _accepting_board(tmp_path)
     record = _record(extra_metrics={"mse": 3.5e5})  # e.g. pressure in Pa²
-    assert submission_problems(record, root) == []
+    assert _problems(record, root) == []
 
 
 def test_family_quantities_may_be_negative(tmp_path: Path) -> None:
     root = _accepting_board(tmp_path)
     record = _record(extra_metrics={"cl": -0.2})  # AirfRANS: the predicted lift coefficient
-    assert submission_problems(record, root) == []
+    assert _problems(record, root) == []
 
 
 def test_mean_of_equal_values_may_round_past_them(tmp_path: Path) -> None:
@@ -140,27 +200,25 @@ def test_mean_of_equal_values_may_round_past_them(tmp_path: Path) -> None:
     record = _record()
     record["metrics"]["test"]["rel_l2"] |= {"mean": 0.017562019636525306, "min": 0.0175620196365253}
     record["metrics"]["test"]["rel_l2"] |= {"median": 0.0175620196365253, "max": 0.0175620196365253}
-    assert submission_problems(record, root) == []
+    assert _problems(record, root) == []
 
 
 def test_split_of_cases_counts_samples_by_metric(tmp_path: Path) -> None:
     root = _accepting_board(tmp_path)
     record = _record(extra_metrics={"mse": 0.2})
     record["dataset"]["split"] |= {"unit": "case", "test": 2}  # 10 pairs from 2 cases
-    assert submission_problems(record, root) == []
+    assert _problems(record, root) == []
     record["metrics"]["test"]["mse"]["n"] = 9
-    assert submission_problems(record, root) == ["metrics.test: n differs across metrics {9, 10}"]
+    assert _problems(record, root) == ["metrics.test: n differs across metrics {9, 10}"]
 
 
 def test_spearman_is_a_split_level_correlation(tmp_path: Path) -> None:
     root = _accepting_board(tmp_path)
     record = _record(extra_metrics={"spearman_cl": -0.4})
     record["metrics"]["test"]["spearman_cl"] |= {"std": None, "median": None}
-    assert submission_problems(record, root) == []
+    assert _problems(record, root) == []
     record["metrics"]["test"]["spearman_cl"]["mean"] = 1.5
-    assert submission_problems(record, root) == [
-        "metrics.test.spearman_cl.mean: 1.5 is outside [-1, 1]"
-    ]
+    assert _problems(record, root) == ["metrics.test.spearman_cl.mean: 1.5 is outside [-1, 1]"]
 
 
 def test_submit_and_leaderboard_commands(tmp_path: Path) -> None:
@@ -171,6 +229,13 @@ def test_submit_and_leaderboard_commands(tmp_path: Path) -> None:
     refused = runner.invoke(app, ["submit", str(source), "--root", str(root)])
     assert refused.exit_code == 2
     assert "no dataset 'condiff/poisson'" in refused.output
+    bad = tmp_path / "bad.json"
+    write_json_atomic(bad, {**_record(), "model": {**_record()["model"], "citation": None}})
+    refused = runner.invoke(
+        app, ["submit", str(bad), "--root", str(root), "--accept-dataset", "generated"]
+    )
+    assert refused.exit_code == 2 and "model.citation" in refused.output
+    assert not (root / publish.DATASETS_FILE).exists()  # all or nothing: no dataset accepted
     accepted = runner.invoke(
         app, ["submit", str(source), "--root", str(root), "--accept-dataset", "generated"]
     )
@@ -192,7 +257,7 @@ def test_committed_leaderboard_matches_its_records() -> None:
 def test_committed_records_are_on_known_datasets() -> None:
     root = REPO / "leaderboards"
     for record in publish.read_published_records(root):
-        assert submission_problems(record, root) == [], record["run_id"]
+        assert _problems(record, root) == [], record["run_id"]
 
 
 def test_citations_cover_the_registries() -> None:

@@ -8,13 +8,12 @@ import pytest
 import torch
 from conftest import grid_task
 
-from opbench import runner
+from opbench import run as runner
+from opbench.config import parse_set
 from opbench.errors import ConfigError
-from opbench.models import MODELS, Surrogate, count_parameters
+from opbench.models import MODELS, build_surrogate, count_parameters
 from opbench.models.spectral import SineSpectralConv
-from opbench.models.surrogate import load_surrogate
 from opbench.ops.dst import dst2
-from opbench.train.checkpoint import module_tensors, save_checkpoint
 
 
 def build(task, **overrides):
@@ -66,13 +65,13 @@ def test_builder_rejects_boundaries_the_sine_basis_cannot_represent(boundary):
 
 
 def test_declarations_and_hyperparameter_checks():
-    net = build(grid_task((16, 16)))
-    assert net.output_offset_free
-    assert MODELS.get("spectral").layouts == ("grid",)
+    entry = MODELS.get("spectral")
+    assert entry.flags.output_offset_free
+    assert entry.layouts == ("grid",)
     with pytest.raises(ConfigError, match="activation"):
         build(grid_task((16, 16)), activation="softplus")
-    with pytest.raises(ConfigError, match="modes"):
-        build(grid_task((16, 16)), modes=0)
+    with pytest.raises(ConfigError, match=r"model\.modes=0"):
+        entry.check_hyperparameters({"modes": 0})
 
 
 @pytest.mark.parametrize("preset", ["small", "paper"])
@@ -83,21 +82,6 @@ def test_parameter_count_matches_closed_form(preset):
     net = build(grid_task((64, 64)), **hp)
     h, m, depth = hp["hidden"], hp["modes"], hp["depth"]
     assert count_parameters(net) == (2 + 2) * h + h + depth * (h * h * m * m + h * h) + h
-
-
-def test_checkpoint_rebuilds_the_model(tmp_path):
-    task = grid_task((12, 12))
-    hp = {"hidden": 8, "depth": 2, "modes": 6, "activation": "tanh"}
-    surrogate = Surrogate(build(task, **hp), 2, 1)
-    surrogate.fit_normalizers(torch.randn(4, 2, 12, 12) * 3 + 1, torch.randn(4, 1, 12, 12))
-    path = tmp_path / "best.safetensors"
-    save_checkpoint(
-        path,
-        module_tensors(surrogate),
-        {"model": "spectral", "hyperparameters": hp, "task": task.to_dict()},
-    )
-    batch = {"x": torch.randn(3, 2, 12, 12)}
-    assert torch.equal(load_surrogate(path)(batch), surrogate(batch))
 
 
 @pytest.fixture
@@ -121,20 +105,24 @@ def test_label_free_training_on_the_spectral_residual_learns_poisson(tmp_path, o
         "condiff",
         config="poisson_grid16",
         epochs=80,
-        overrides=[
-            *data,
-            "train.data_weight=0",
-            "train.physics_weight=1",
-            "train.batch_size=8",
-            "train.lr=1e-2",
-            "train.schedule=cosine",
-            "model.hidden=16",
-            "model.depth=2",
-        ],
+        overrides=parse_set(
+            [
+                *data,
+                "train.data_weight=0",
+                "train.physics_weight=1",
+                "train.batch_size=8",
+                "train.lr=1e-2",
+                "train.schedule=cosine",
+                "model.hidden=16",
+                "model.depth=2",
+            ]
+        ),
     )
-    record = runner.run(spec, tmp_path / "spectral", progress=False).record
-    mean_spec = runner.resolve("mean", "condiff", config="poisson_grid16", overrides=data)
-    mean = runner.run(mean_spec, tmp_path / "mean", progress=False).record
+    record = runner.run(spec, tmp_path / "spectral", progress=False).record.to_json()
+    mean_spec = runner.resolve(
+        "mean", "condiff", config="poisson_grid16", overrides=parse_set(data)
+    )
+    mean = runner.run(mean_spec, tmp_path / "mean", progress=False).record.to_json()
     trained, baseline = record["metrics"]["test"], mean["metrics"]["test"]
     assert record["train"]["status"] == "ok"
     assert baseline["rel_l2"]["mean"] > 0.9
@@ -145,8 +133,7 @@ def test_label_free_training_on_the_spectral_residual_learns_poisson(tmp_path, o
 
 def test_surrogate_keeps_the_zero_boundary_in_physical_units():
     """Outputs are scaled, not centred, for offset-free models: y = σ_y ỹ exactly."""
-    task = grid_task((8, 8))
-    surrogate = Surrogate(build(task), 2, 1)
+    surrogate = build_surrogate("spectral", grid_task((8, 8)), {"hidden": 8, "modes": 4})
     y = torch.randn(6, 1, 8, 8) + 3.0  # a large mean that centring would add back
     surrogate.fit_normalizers(torch.randn(6, 2, 8, 8), y)
     assert torch.equal(surrogate.output_norm.mean, torch.zeros(1))

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from opbench import sweep
+from opbench.config import merge
+from opbench.data import DATASETS
 from opbench.errors import ConfigError
-from opbench.results.record import read_records
+from opbench.results.record import read_record, read_records, validate_record
 
-SMALL = ["data.n_train=24", "data.n_test=4"]
+SMALL = {"data": {"n_train": 24, "n_test": 4}}
 
 
 def _plan(out: Path, models=("mean", "linear"), seeds=(0, 1), **options) -> sweep.SweepPlan:
@@ -35,17 +39,11 @@ def test_data_dir_prefix_is_a_family_only_when_registered() -> None:
     assert roots == {"condiff": Path("/d/a=b"), None: Path("/e/x=y")}
 
 
-def test_config_hash_ignores_seed_and_command_only() -> None:
-    spec = {"model": "fno", "seed": 0, "command": "a", "train": {"lr": 1e-3}}
-    assert sweep.config_hash(spec) == sweep.config_hash({**spec, "seed": 3, "command": "b"})
-    assert sweep.config_hash(spec) != sweep.config_hash({**spec, "train": {"lr": 1e-2}})
-
-
 def test_local_sweep_runs_skips_and_survives_a_failure(tmp_path: Path) -> None:
     out = tmp_path / "runs"
     plan = _plan(out, overrides=SMALL)
     assert (len(plan.jobs), plan.n_done) == (4, 0)
-    broken = replace(plan.jobs[0], spec={**plan.jobs[0].spec, "model": "retired"})
+    broken = replace(plan.jobs[0], spec=plan.jobs[0].spec.model_copy(update={"model": "retired"}))
     seen = []
     outcomes = sweep.sweep(
         replace(plan, jobs=[broken, *plan.jobs[1:]]),
@@ -64,8 +62,8 @@ def test_local_sweep_runs_skips_and_survives_a_failure(tmp_path: Path) -> None:
     assert (len(again.jobs), again.n_done, again.n_failed_before) == (1, 3, 0)
     more = _plan(out, seeds=(0, 1, 2), overrides=SMALL)
     assert (len(more.jobs), more.n_done) == (3, 3)
-    other = _plan(out, overrides=[*SMALL, "data.val_fraction=0.2"])
-    assert (len(other.jobs), other.n_done) == (4, 0)  # another config hash
+    other = _plan(out, overrides=merge(SMALL, {"data": {"val_fraction": 0.2}}))
+    assert (len(other.jobs), other.n_done) == (4, 0)  # another split: another fingerprint
 
 
 def test_recorded_failure_is_skipped_unless_retried(tmp_path: Path) -> None:
@@ -104,5 +102,61 @@ def test_ray_engine_on_a_local_instance(tmp_path: Path) -> None:
     plan = _plan(out, overrides=SMALL)
     outcomes = sweep.sweep(plan, out, engine="ray", workers=2)
     assert sorted(o.status for o in outcomes) == ["ok"] * 4
-    assert {r["model"]["name"] for r in read_records(out)} == {"mean", "linear"}
+    assert {r.model.name for r in read_records(out)} == {"mean", "linear"}
     assert _plan(out, overrides=SMALL).n_done == 4
+
+
+def _generated(root: Path, config: str = "poisson_grid16") -> Path:
+    DATASETS.get("condiff").generate(config, root, n_train=24, n_test=4, workers=1)
+    return root
+
+
+def test_moving_the_data_or_changing_threads_keeps_the_run_hash(tmp_path: Path) -> None:
+    """The run hash covers the data by fingerprint, never by path, and no resource."""
+    data = _generated(tmp_path / "data")
+    out = tmp_path / "runs"
+    plan = sweep.plan(["mean"], ["condiff:poisson_grid16"], [0], out, data_dirs=[str(data)])
+    (job,) = plan.jobs
+    one = sweep.execute(job, str(out), threads=1)
+    moved = tmp_path / "moved"
+    shutil.move(data, moved)
+    again = sweep.plan(["mean"], ["condiff:poisson_grid16"], [0], out, data_dirs=[str(moved)])
+    assert (len(again.jobs), again.n_done) == (0, 1)
+    (moved_job,) = again.done
+    assert moved_job.run_hash == job.run_hash
+    two = sweep.execute(moved_job, str(tmp_path / "other"), threads=2)
+    first, second = (read_record(Path(o.run_dir) / "record.json") for o in (one, two))
+    assert (first.cost.threads, second.cost.threads) == (1, 2)
+    assert first.run_hash == second.run_hash == job.run_hash
+
+
+def test_records_directory_counts_as_done_on_a_fresh_out(tmp_path: Path) -> None:
+    """A sweep restarted on a fresh clone (its runs/ gone) skips what is committed."""
+    out = tmp_path / "runs"
+    plan = _plan(out, overrides=SMALL)
+    sweep.sweep(plan, out, workers=2)
+    records = tmp_path / "records"
+    records.mkdir()
+    for record in read_records(out):
+        (records / f"{record.run_id}.json").write_text(json.dumps(record.to_json()))
+    fresh = _plan(tmp_path / "fresh", overrides=SMALL, records=records)
+    assert (len(fresh.jobs), fresh.n_done) == (0, 4)
+    with pytest.raises(ConfigError, match=r"--records .* is not a directory"):
+        _plan(tmp_path / "fresh", overrides=SMALL, records=tmp_path / "none")
+
+
+def test_a_version_1_record_gets_the_run_hash_of_its_version_2_twin(tmp_path: Path) -> None:
+    out = tmp_path / "runs"
+    (outcome,) = sweep.sweep(_plan(out, models=("mean",), seeds=(0,), overrides=SMALL), out)
+    record = read_record(Path(outcome.run_dir) / "record.json").to_json()
+    old = {k: v for k, v in record.items() if k not in ("run_hash", "spec", "per_sample", "role")}
+    old = validate_record({**old, "schema_version": 1})
+    assert old.run_hash is None
+    assert sweep.record_key(old) == (record["run_hash"], 0)
+
+
+def test_an_unwritable_out_is_refused_before_any_data_is_loaded(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ConfigError, match="not a directory"):
+        _plan(tmp_path / "file" / "runs", overrides=SMALL)
+    assert not (Path(os.environ["OPBENCH_HOME"]) / "data").exists()  # nothing generated

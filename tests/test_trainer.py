@@ -5,9 +5,10 @@ import math
 import pytest
 import torch
 
+from opbench.checkpoint import CheckpointMeta, load_checkpoint
 from opbench.config import TrainConfig
-from opbench.models import MODELS, Surrogate
-from opbench.train.checkpoint import load_checkpoint
+from opbench.eval.metrics import METRICS
+from opbench.models import build_surrogate
 from opbench.train.trainer import Trainer, seed_everything
 
 SMALL_UNET = {"width": 4, "depth": 1}
@@ -17,16 +18,16 @@ def make_trainer(
     benchmark, tmp_path, config, name="unet", hyperparameters=None, seed=0, callbacks=()
 ):
     seed_everything(seed)
-    net = MODELS.get(name).build(
-        benchmark.task, **(SMALL_UNET if hyperparameters is None else hyperparameters)
-    )
-    surrogate = Surrogate(net, benchmark.task.in_channels, benchmark.task.out_channels)
+    hyperparameters = SMALL_UNET if hyperparameters is None else hyperparameters
+    surrogate = build_surrogate(name, benchmark.task, hyperparameters)
     return Trainer(
         surrogate,
         config,
-        primary_metric="rel_l2",
+        metric=METRICS.get("rel_l2"),
         checkpoint_dir=tmp_path,
-        model_meta={"model": name},
+        model_meta=CheckpointMeta(
+            model=name, hyperparameters=hyperparameters, task=benchmark.task, opbench_version="t"
+        ),
         seed=seed,
         device=torch.device("cpu"),
         progress=False,
@@ -48,7 +49,7 @@ def test_training_reduces_the_validation_error(blur_benchmark, tmp_path):
     assert result.best_epoch == vals.index(min(vals))
     assert min(vals) < 0.6 * vals[0]
     _, meta = load_checkpoint(tmp_path / "best.safetensors")
-    assert meta["epoch"] == result.best_epoch
+    assert meta.epoch == result.best_epoch
 
 
 class Interrupt(Exception):
@@ -132,3 +133,26 @@ def test_schedule_follows_the_wall_clock_budget_when_it_binds_first(blur_benchma
     assert result.epochs_run < 1000
     assert lrs == sorted(lrs, reverse=True) and lrs[0] <= config.lr
     assert lrs[-1] <= config.lr * 0.5
+
+
+@pytest.mark.parametrize("schedule", ["step", "cosine", "constant", "onecycle"])
+def test_every_schedule_resumes_to_the_same_learning_rates(blur_benchmark, tmp_path, schedule):
+    """The scheduler (torch.optim.lr_scheduler) is rebuilt at the step a resumed run
+    reached, so its learning rates continue exactly."""
+    config = TrainConfig(epochs=4, batch_size=8, lr=3e-3, schedule=schedule, warmup_fraction=0.4)
+    full = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path / "full", config))
+
+    def interrupt(epoch, trainer):
+        if epoch == 1:
+            raise Interrupt
+
+    with pytest.raises(Interrupt):
+        fit(
+            blur_benchmark,
+            make_trainer(blur_benchmark, tmp_path / "cut", config, callbacks=[interrupt]),
+        )
+    resumed = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path / "cut", config))
+    assert [h["lr"] for h in resumed.history] == [h["lr"] for h in full.history]
+    if schedule == "onecycle":  # rises to lr, then anneals far below it
+        lrs = [h["lr"] for h in full.history]
+        assert lrs[0] < lrs[1] and lrs[-1] < lrs[1] / 10

@@ -1,4 +1,5 @@
-"""Dataset families. Each registers itself in :data:`DATASETS` on import.
+"""Dataset families. Each registers itself in :data:`DATASETS` when its package is imported;
+the registry imports ``opbench.data.<family>`` lazily, on first use.
 
 Third-party families register through the ``opbench.datasets`` entry-point group.
 """
@@ -6,14 +7,14 @@ Third-party families register through the ``opbench.datasets`` entry-point group
 from pathlib import Path
 from typing import Any
 
+from opbench.config import validated
 from opbench.data.base import Benchmark, DatasetFamily, SampleSet, ValidationReport
+from opbench.data.metadata import DatasetInfo
 from opbench.registry import Registry
 
-DATASETS: Registry[DatasetFamily] = Registry("dataset", entry_point_group="opbench.datasets")
-
-from opbench.data import condiff  # noqa: E402  (registers the family)
-from opbench.data.airfrans import family as _airfrans  # noqa: E402, F401  (registers it)
-from opbench.data.cfdbench import family as _cfdbench  # noqa: E402, F401  (registers it)
+DATASETS: Registry[DatasetFamily] = Registry(
+    "dataset", entry_point_group="opbench.datasets", package="opbench.data"
+)
 
 
 def load_benchmark(
@@ -27,15 +28,13 @@ def load_benchmark(
     (ConDiff: n_train, n_test, seed, val_fraction, k_to_vertex; CFDBench: see
     :class:`~opbench.data.cfdbench.family.CFDBenchOptions`). Without ``data_dir`` the data
     is generated once into the cache."""
-    from opbench.config import build_dataclass
-
     dataset = DATASETS.get(family)
     config = config or dataset.default_config
     dataset.check_config(config)
     return dataset.load_benchmark(
         config,
         task or dataset.default_task,
-        build_dataclass(dataset.options_type, options, "data"),
+        validated(dataset.options_type, options, "data"),
         Path(data_dir) if data_dir is not None else None,
     )
 
@@ -44,8 +43,8 @@ __all__ = [
     "DATASETS",
     "Benchmark",
     "DatasetFamily",
+    "DatasetInfo",
     "SampleSet",
     "ValidationReport",
-    "condiff",
     "load_benchmark",
 ]

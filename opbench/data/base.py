@@ -16,14 +16,19 @@ from typing import Any, Protocol
 import torch
 from torch import Tensor
 
+from opbench.config import DataOptions
+from opbench.data.metadata import DatasetInfo
+from opbench.errors import DataError
 from opbench.tasks import TaskSpec
 
 Batch = dict[str, Tensor]
-PhysicsMetric = Callable[[Tensor, Batch], Tensor]
-"""A per-sample metric that needs the raw physical data: ``fn(prediction, batch) -> (B,)``."""
+MetricFn = Callable[[Tensor, Batch], Tensor]
+"""The one signature of a per-sample metric: ``fn(prediction, batch) -> (B,)``, with the
+prediction in physical units and the batch holding the target ``y`` (and, as a task needs,
+``mask`` and the raw data a physics metric reads)."""
 SetMetric = Callable[[dict[str, Tensor]], float | None]
-"""A metric of a whole split from the per-sample metric values: ``fn(per_sample) -> value``
-(``None`` where it is undefined)."""
+"""A split-level metric, computed from the per-sample values of the whole split:
+``fn(per_sample) -> value`` (``None`` where it is undefined)."""
 
 
 class SampleSet(torch.utils.data.Dataset):
@@ -98,31 +103,48 @@ class Benchmark:
         family, config: names, e.g. ``condiff`` and ``cubic0.1_grid64``.
         task: the TaskSpec models are built from.
         splits: ``train``, ``val`` and ``test`` SampleSets.
-        info: the run record's ``dataset`` section (source, generator version, file
-            checksums, split sizes and how they were made, input mapping choices).
-        physics_metrics: extra per-sample metrics computed from the physical prediction
-            and the raw data (ConDiff: the relative finite-volume residual).
+        info: the typed metadata of the run record's ``dataset`` section (source, generator
+            version, file checksums, split sizes and how they were made, task options).
+        metrics: the family's own per-sample metrics that ``task.metrics`` names (ConDiff:
+            the relative finite-volume residual; AirfRANS: standardised field MSEs and
+            force coefficients); the other names are registered metrics.
         solve_one: solves one test sample from scratch with opbench's numerical solver
             (used for ``solver_ms_per_sample``); ``None`` when no solver exists.
         physics_loss: a differentiable PDE-residual loss ``fn(prediction, batch) -> scalar``
             on the physical prediction (``train.physics_weight``); ``None`` if the family
             has none.
         rollout: the multi-step test of a time-stepping task; ``None`` otherwise.
-        set_metrics: metrics of the whole split rather than of each sample, computed from
-            the per-sample values (AirfRANS: Spearman correlations of predicted and true
-            force coefficients across the test set).
+        set_metrics: split-level metrics, computed from the per-sample values of the whole
+            split (AirfRANS: Spearman correlations of predicted and true force coefficients
+            across the test set).
     """
 
     family: str
     config: str
     task: TaskSpec
     splits: dict[str, SampleSet]
-    info: dict[str, Any]
-    physics_metrics: dict[str, PhysicsMetric] = field(default_factory=dict)
+    info: DatasetInfo
+    metrics: dict[str, MetricFn] = field(default_factory=dict)
     solve_one: Callable[[int], None] | None = None
     physics_loss: Callable[[Tensor, Batch], Tensor] | None = None
     rollout: Rollout | None = None
     set_metrics: dict[str, SetMetric] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = set(self.metrics) - set(self.task.metrics)
+        if unknown:
+            raise ValueError(f"family metrics {sorted(unknown)} are not in the task's metrics")
+        if self.task.primary_metric in self.set_metrics:
+            raise ValueError("the primary metric must be a per-sample metric")
+        sizes = {name: len(self.splits[name]) for name in ("train", "val", "test")}
+        where = f"{self.family} {self.config}"
+        if sizes["test"] == 0:
+            raise DataError(f"{where}: the test split has no samples")
+        if (sizes["train"] == 0) != (sizes["val"] == 0):  # both empty: a test-only load
+            raise DataError(
+                f"{where}: {sizes['train']} training and {sizes['val']} validation samples; "
+                "a run needs both (use more training samples)"
+            )
 
 
 class GenerationReport(Protocol):
@@ -152,8 +174,10 @@ class DatasetFamily(Protocol):
     citation: str
     default_config: str
     default_task: str
-    options_type: type
-    """Dataclass of the family's data options (``--set data.<name>=value``)."""
+    options_type: type[DataOptions]
+    """The family's data options (``--set data.<name>=value``)."""
+    info_type: type[DatasetInfo]
+    """The family's dataset metadata (the record's ``dataset`` section)."""
     generate_options: tuple[str, ...]
     """Keyword options :meth:`generate` accepts (``opbench data generate --<option>``)."""
 
@@ -163,14 +187,15 @@ class DatasetFamily(Protocol):
     def tasks(self) -> list[str]:
         """The task names this family offers."""
 
-    def check_config(self, config: str) -> None:
-        """Raise a ConfigError (suggesting close names) if ``config`` is not valid."""
+    def check_config(self, config: str) -> bool:
+        """Raise a ConfigError (suggesting close names) if ``config`` is not valid; return
+        whether it is one of the published configs."""
 
     def load_benchmark(
         self,
         config: str,
         task: str,
-        options: Any,
+        options: DataOptions,
         data_dir: Path | None,
         test_only: bool = False,
     ) -> Benchmark:

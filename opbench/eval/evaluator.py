@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from opbench.data.base import Benchmark, SampleSet
-from opbench.eval.metrics import METRICS
+from opbench.eval.metrics import metric_function
 from opbench.models.surrogate import Surrogate
 
 
@@ -31,9 +31,12 @@ def predict(
     return torch.cat(outputs)
 
 
-def summarize(values: Tensor) -> dict[str, float | int]:
-    """mean, std (ddof = 1; 0 for one sample), median, min, max and n of per-sample values."""
+def summarize(values: Tensor) -> dict[str, float | int | None]:
+    """mean, std (ddof = 1; 0 for one sample), median, min, max and n of per-sample values;
+    the statistics are ``None`` when a value is not finite (a record holds no NaN)."""
     v = values.double().cpu().numpy()
+    if not np.isfinite(v).all():
+        return {"mean": None, "std": None, "median": None, "min": None, "max": None, "n": v.size}
     return {
         "mean": float(np.mean(v)),
         "std": float(np.std(v, ddof=1)) if v.size > 1 else 0.0,
@@ -61,6 +64,10 @@ class Scores:
         }
         return {**{name: summarize(v) for name, v in self.per_sample.items()}, **split}
 
+    def values(self, metric: str) -> list[float | None]:
+        """The per-sample values of ``metric`` (``None`` where not finite)."""
+        return [v if np.isfinite(v) else None for v in self.per_sample[metric].double().tolist()]
+
 
 def score(
     surrogate: Surrogate,
@@ -69,18 +76,16 @@ def score(
     batch_size: int,
     device: torch.device,
 ) -> Scores:
-    """Every metric of the task, plus the benchmark's physics metrics, on ``split``."""
+    """Every per-sample metric of the task on ``split``, batch by batch, and the benchmark's
+    split-level metrics from them."""
     samples = benchmark.splits[split]
     predictions = predict(surrogate, samples, batch_size, device)
-    target, mask = samples.tensors["y"], samples.tensors.get("mask")
-    per_sample = {
-        name: METRICS.get(name)(predictions, target, mask) for name in benchmark.task.metrics
-    }
-    for name, physics_metric in benchmark.physics_metrics.items():
-        values = [
-            physics_metric(predictions[index], samples.select(index).tensors)
-            for index in torch.arange(len(samples)).split(batch_size)
-        ]
-        per_sample[name] = torch.cat(values)
+    functions = {name: metric_function(benchmark, name) for name in benchmark.task.metrics}
+    values: dict[str, list[Tensor]] = {name: [] for name in functions}
+    for index in torch.arange(len(samples)).split(batch_size):
+        batch = samples.select(index).tensors
+        for name, fn in functions.items():
+            values[name].append(fn(predictions[index], batch).cpu())
+    per_sample = {name: torch.cat(parts) for name, parts in values.items()}
     per_split = {name: fn(per_sample) for name, fn in benchmark.set_metrics.items()}
     return Scores(per_sample, predictions, per_split)

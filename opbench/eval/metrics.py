@@ -1,11 +1,16 @@
 """Field metrics: one function each, per-sample values, formula and source in the docstring.
 
-Every metric takes a prediction ``P`` and a target ``Y`` shaped (B, C, ...) in physical
-units, and optionally a ``mask`` (B, 1, ...) that is 1 on the points that count (CFDBench:
-fluid cells; walls, inlet padding and obstacles are 0), and returns one value per sample,
-shape (B,). Sums and means run over the channels and the masked points of each sample;
-without a mask over every point. Aggregation over the test set (mean, std, median) happens
-in :mod:`opbench.eval.evaluator`. Definitions follow ``shared/spec/metrics.md``.
+Every metric has the one signature of :data:`~opbench.data.base.MetricFn`:
+``fn(P, batch) -> (B,)`` with the prediction ``P`` shaped (B, C, ...) in physical units and
+the batch holding the target ``Y = batch["y"]`` and, optionally, a ``mask`` (B, 1, ...)
+that is 1 on the points that count (CFDBench: fluid cells; walls, inlet padding and
+obstacles are 0). Sums and means run over the channels and the masked points of each
+sample, without a mask over every point; points outside the mask do not contribute at all
+(a NaN there is ignored, not multiplied by zero). Dataset families define their own
+metrics with the same signature (ConDiff's residual, AirfRANS's field MSEs); split-level
+metrics (:data:`~opbench.data.base.SetMetric`) are computed from these per-sample values.
+Aggregation over the test set (mean, std, median) happens in :mod:`opbench.eval.evaluator`.
+Definitions follow the published ones cited with each metric.
 """
 
 from __future__ import annotations
@@ -16,21 +21,29 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from opbench.data.base import Batch, Benchmark, MetricFn
+from opbench.errors import ConfigError
 from opbench.registry import Registry
 
-MetricFn = Callable[[Tensor, Tensor, Tensor | None], Tensor]
+FieldMetric = Callable[[Tensor, Tensor, Tensor | None], Tensor]
+"""The arithmetic of a field metric on prediction, target and optional mask."""
 
 
 @dataclass(frozen=True)
 class Metric:
-    """A registered metric: name, per-sample function and one-line definition."""
+    """A registered metric: name, per-sample function and one-line definition.
+
+    Called as ``metric(P, batch)``, it checks that ``P`` is shaped like ``batch["y"]`` and
+    that the mask fits, then computes ``fn(P, Y, mask)``.
+    """
 
     name: str
-    fn: MetricFn
+    fn: FieldMetric
     definition: str
     source: str
 
-    def __call__(self, prediction: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
+    def __call__(self, prediction: Tensor, batch: Batch) -> Tensor:
+        target, mask = batch["y"], batch.get("mask")
         if prediction.shape != target.shape:
             raise ValueError(
                 f"metric {self.name}: prediction shape {tuple(prediction.shape)} "
@@ -50,14 +63,30 @@ class Metric:
 METRICS: Registry[Metric] = Registry("metric")
 
 
-def metric(name: str, definition: str, source: str) -> Callable[[MetricFn], MetricFn]:
+def metric(name: str, definition: str, source: str) -> Callable[[FieldMetric], FieldMetric]:
     """Register ``fn(P, Y, mask) -> (B,)`` as the metric ``name``."""
 
-    def decorator(fn: MetricFn) -> MetricFn:
+    def decorator(fn: FieldMetric) -> FieldMetric:
         METRICS.add(name, Metric(name, fn, definition, source))
         return fn
 
     return decorator
+
+
+def metric_function(benchmark: Benchmark, name: str) -> MetricFn:
+    """The per-sample metric ``name`` of ``benchmark``: the family's own if it defines one,
+    else the registered one."""
+    return benchmark.metrics.get(name) or METRICS.get(name)
+
+
+def check_metrics(benchmark: Benchmark) -> None:
+    """ConfigError unless every metric of the task is the family's or registered."""
+    unknown = [m for m in benchmark.task.metrics if m not in benchmark.metrics and m not in METRICS]
+    if unknown:
+        raise ConfigError(
+            f"{benchmark.family} task {benchmark.task.name!r} names metrics that are neither "
+            f"its family's nor registered: {unknown}"
+        )
 
 
 def _weights(values: Tensor, mask: Tensor | None) -> Tensor:
@@ -68,8 +97,11 @@ def _weights(values: Tensor, mask: Tensor | None) -> Tensor:
 
 
 def masked_sum(values: Tensor, mask: Tensor | None) -> Tensor:
-    """Σ over channels and masked points of each sample, (B,)."""
-    return (values.reshape(values.shape[0], -1) * _weights(values, mask)).sum(dim=1)
+    """Σ over channels and masked points of each sample, (B,); points outside the mask are
+    left out (not multiplied by zero, so a NaN there does not spread)."""
+    flat = values.reshape(values.shape[0], -1)
+    weights = _weights(values, mask)
+    return torch.where(weights > 0, flat * weights, 0.0).sum(dim=1)
 
 
 def masked_mean(values: Tensor, mask: Tensor | None) -> Tensor:

@@ -10,14 +10,14 @@ steps from frame 0 of every test case).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from opbench.data.base import Rollout
-from opbench.eval.metrics import METRICS
+from opbench.data.base import MetricFn, Rollout
 from opbench.models.surrogate import Surrogate
 
 
@@ -63,27 +63,25 @@ class RolloutScores:
         }
 
 
-def persistence_curve(rollout: Rollout, metric: str) -> list[float | None]:
+def persistence_curve(rollout: Rollout, metric: MetricFn) -> list[float | None]:
     """The metric of the identity baseline at every step: the start state held fixed."""
     start = rollout.start.tensors["x"][:, list(rollout.state_channels)]
     held = start[:, None].expand_as(rollout.targets)
     return _curve(held, rollout, metric)
 
 
-def _curve(predictions: Tensor, rollout: Rollout, metric: str) -> list[float | None]:
-    """Mean of ``metric`` over the valid cases at each step (None where none is valid)."""
-    mask = rollout.start.tensors.get("mask")
+def _curve(predictions: Tensor, rollout: Rollout, metric: MetricFn) -> list[float | None]:
+    """Mean of ``metric`` over the valid cases at each step (None where none is valid);
+    the batch is the start batch of those cases with the true frame of the step as ``y``."""
     curve: list[float | None] = []
     for step in range(rollout.targets.shape[1]):
         valid = rollout.valid[:, step]
         if not valid.any():
             curve.append(None)
             continue
-        values = METRICS.get(metric)(
-            predictions[valid, step],
-            rollout.targets[valid, step],
-            None if mask is None else mask[valid],
-        )
+        batch = {**rollout.start.select(valid.nonzero()[:, 0]).tensors}
+        batch["y"] = rollout.targets[valid, step]
+        values = metric(predictions[valid, step], batch)
         curve.append(float(values.double().mean()))
     return curve
 
@@ -91,10 +89,10 @@ def _curve(predictions: Tensor, rollout: Rollout, metric: str) -> list[float | N
 def score_rollout(
     surrogate: Surrogate,
     rollout: Rollout,
-    metrics: tuple[str, ...],
+    metrics: Mapping[str, MetricFn],
     batch_size: int,
     device: torch.device,
 ) -> RolloutScores:
     """Roll out and score every step with ``metrics`` (means over the valid cases)."""
     predictions = roll_out(surrogate, rollout, batch_size, device)
-    return RolloutScores({name: _curve(predictions, rollout, name) for name in metrics})
+    return RolloutScores({name: _curve(predictions, rollout, fn) for name, fn in metrics.items()})

@@ -1,13 +1,25 @@
-"""The model zoo. Every module in this package is imported here, and registers its models
-in :data:`MODELS` with ``@register_model``: adding a model is adding one file."""
+"""The model zoo: one module per model, each registering its models in :data:`MODELS` with
+``@register_model``. Adding a model is adding one file; the registry imports the modules
+lazily (:class:`~opbench.registry.Registry`)."""
 
-import importlib
-import pkgutil
+from opbench.models.base import (
+    MODELS,
+    FittedModel,
+    ModelEntry,
+    ModelFlags,
+    count_parameters,
+    register_model,
+)
+from opbench.models.surrogate import Surrogate, build_surrogate, load_surrogate
 
-from opbench.models.base import MODELS, FittedModel, ModelEntry, count_parameters, register_model
-from opbench.models.surrogate import Surrogate
-
-for _module in pkgutil.iter_modules(__path__):
-    importlib.import_module(f"{__name__}.{_module.name}")
-
-__all__ = ["MODELS", "FittedModel", "ModelEntry", "Surrogate", "count_parameters", "register_model"]
+__all__ = [
+    "MODELS",
+    "FittedModel",
+    "ModelEntry",
+    "ModelFlags",
+    "Surrogate",
+    "build_surrogate",
+    "count_parameters",
+    "load_surrogate",
+    "register_model",
+]

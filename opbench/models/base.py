@@ -10,19 +10,21 @@ Third-party models register through the ``opbench.models`` entry-point group.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
+from pydantic import BaseModel, create_model
 from torch import nn
 
+from opbench.config import Preset, StrictModel, validated
 from opbench.errors import ConfigError, unknown_name
 from opbench.registry import Registry
 from opbench.tasks import TaskSpec
 
 Builder = Callable[..., nn.Module]
-PRESETS = ("small", "paper")
 
 SMALL_TRAIN: dict[str, Any] = {
     "optimizer": "adamw",
@@ -68,6 +70,25 @@ float64; opbench in float32). Presets add the batch size."""
 
 
 @dataclass(frozen=True)
+class ModelFlags:
+    """How a model changes the pipeline around it, declared once at registration.
+
+    Attributes:
+        fitted: a fitted baseline: no trainable parameters; the trainer calls
+            ``model.fit(x_normalised, y_normalised)`` once instead of optimising.
+        output_offset_free: the outputs satisfy a homogeneous condition exactly (a sine
+            series vanishes on the boundary): the output normaliser scales without centring
+            (μ_y = 0), so the condition survives it.
+        physical_units: the model reads the raw batch and predicts in physical units (the
+            identity baseline); the normalisers are bypassed.
+    """
+
+    fitted: bool = False
+    output_offset_free: bool = False
+    physical_units: bool = False
+
+
+@dataclass(frozen=True)
 class ModelEntry:
     """A registered model.
 
@@ -79,8 +100,10 @@ class ModelEntry:
             holds builder keyword arguments, ``train`` overrides of the TrainConfig.
         citation: the reference to cite.
         description: one line.
-        fitted: fitted baselines have no trainable parameters: the trainer calls
-            ``model.fit(x_normalised, y_normalised)`` instead of optimising.
+        flags: :class:`ModelFlags`.
+        hyperparameters: a pydantic model of the builder's keyword arguments, made from its
+            signature (names, annotated types and constraints, defaults): the one check of
+            ``model.*`` options, in ``opbench run`` and in checkpoint metadata alike.
     """
 
     name: str
@@ -89,8 +112,12 @@ class ModelEntry:
     presets: dict[str, dict[str, dict[str, Any]]]
     citation: str
     description: str
-    fitted: bool = False
-    hyperparameters: tuple[str, ...] = field(default=())
+    flags: ModelFlags
+    hyperparameters: type[BaseModel]
+
+    @property
+    def fitted(self) -> bool:
+        return self.flags.fitted
 
     def preset(self, preset: str) -> dict[str, dict[str, Any]]:
         if preset not in self.presets:
@@ -104,15 +131,37 @@ class ModelEntry:
                 f"not the {task.layout!r} layout of task {task.name!r}"
             )
 
-    def check_hyperparameters(self, hyperparameters: dict[str, Any]) -> None:
-        for key in hyperparameters:
-            if key not in self.hyperparameters:
-                raise unknown_name(
-                    f"hyperparameter of model {self.name!r}", key, self.hyperparameters
-                )
+    def check_hyperparameters(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """``values`` validated; returned in JSON form (tuples as lists), as given (builder
+        defaults are not filled in). ConfigError naming ``model.<key>`` otherwise."""
+        checked = validated(self.hyperparameters, values, "model")
+        return checked.model_dump(mode="json", include=checked.model_fields_set)
+
+    def instantiate(self, task: TaskSpec, hyperparameters: Mapping[str, Any]) -> nn.Module:
+        """The network for ``task``, built from checked ``hyperparameters``."""
+        checked = validated(self.hyperparameters, hyperparameters, "model")
+        return self.build(
+            task, **{name: getattr(checked, name) for name in checked.model_fields_set}
+        )
 
 
-MODELS: Registry[ModelEntry] = Registry("model", entry_point_group="opbench.models")
+MODELS: Registry[ModelEntry] = Registry(
+    "model", entry_point_group="opbench.models", package="opbench.models"
+)
+
+
+def _hyperparameter_model(name: str, build: Builder) -> type[BaseModel]:
+    """A pydantic model of ``build``'s keyword arguments after ``task``: each argument's
+    annotation (with its constraints, e.g. :data:`opbench.config.Size`) and default."""
+    hints = typing.get_type_hints(build, include_extras=True)
+    parameters = list(inspect.signature(build).parameters.values())[1:]  # after `task`
+    fields = {
+        p.name: (hints.get(p.name, Any), p.default if p.default is not p.empty else ...)
+        for p in parameters
+    }
+    return create_model(  # type: ignore[call-overload]
+        f"{name}_hyperparameters", __base__=StrictModel, **fields
+    )
 
 
 def register_model(
@@ -123,20 +172,30 @@ def register_model(
     citation: str,
     description: str,
     fitted: bool = False,
+    output_offset_free: bool = False,
+    physical_units: bool = False,
 ) -> Callable[[Builder], Builder]:
-    """Register ``build(task, **hyperparameters)`` as the model ``name``."""
+    """Register ``build(task, **hyperparameters)`` as the model ``name`` with its
+    :class:`ModelFlags`; the presets must cover every :class:`~opbench.config.Preset`."""
 
     def decorator(build: Builder) -> Builder:
-        missing = set(PRESETS) - set(presets)
+        missing = {preset.value for preset in Preset} - set(presets)
         if missing:
             raise ValueError(f"model {name!r} lacks the presets {sorted(missing)}")
-        parameters = list(inspect.signature(build).parameters)[1:]  # after `task`
-        MODELS.add(
+        flags = ModelFlags(fitted, output_offset_free, physical_units)
+        entry = ModelEntry(
             name,
-            ModelEntry(
-                name, build, layouts, presets, citation, description, fitted, tuple(parameters)
-            ),
+            build,
+            layouts,
+            presets,
+            citation,
+            description,
+            flags,
+            _hyperparameter_model(name, build),
         )
+        for values in presets.values():  # a preset is checked like an option
+            entry.check_hyperparameters(values.get("model", {}))
+        MODELS.add(name, entry)
         return build
 
     return decorator

@@ -51,9 +51,8 @@ def build_mean(task: TaskSpec) -> FittedModel:
 
 class Identity(FittedModel):
     """Predicts the input state unchanged: output channel c is the input channel of the same
-    name, ŷ_c(t + Δt) = x_c(t), in physical units (it has nothing to fit)."""
-
-    physical_units = True
+    name, ŷ_c(t + Δt) = x_c(t), in physical units (it has nothing to fit; registered with
+    ``physical_units=True``)."""
 
     def __init__(self, channels: list[int]) -> None:
         super().__init__()
@@ -73,6 +72,7 @@ class Identity(FittedModel):
     citation="Trivial baseline (next frame = current frame), as reported by CFDBench.",
     description="next state = current state (fitted baseline, time-stepping tasks)",
     fitted=True,
+    physical_units=True,
 )
 def build_identity(task: TaskSpec) -> FittedModel:
     missing = [f for f in task.output_fields if f not in task.input_fields]

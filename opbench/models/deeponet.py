@@ -8,7 +8,7 @@ b_0 is a learnable output bias per channel.
 Grid tasks, x (B, C_in, H, W): the branch encodes the input image with a small CNN and the
 trunk runs once on the H·W grid points of [0, 1]², its basis values (N, p) shared by every
 sample (the Cartesian product). Points tasks, x (B, C_in, N) with
-``task.extra["coordinate_fields"]``: the branch is an MLP on the per-sample constant
+``task.coordinate_fields``: the branch is an MLP on the per-sample constant
 channels at point 0, a_b = x[b, branch_channels, 0] (case parameters), and the trunk runs on
 each sample's own queries x_{b,n} = x[b, coordinate_channels, n] (e.g. (t, x, y)):
 
@@ -32,11 +32,10 @@ and are unused on points tasks.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import Tensor
 
+from opbench.config import Size, Sizes
 from opbench.models.base import register_model
 from opbench.models.onet import (
     BRANCH_TRUNK_LAYOUTS,
@@ -102,11 +101,11 @@ class DeepONet(BranchTrunkNet):
 )
 def build_deeponet(
     task: TaskSpec,
-    width: int = 128,
-    depth: int = 5,
-    p: int = 128,
-    conv_channels: Sequence[int] = (32, 64, 128),
-    pool: int = 4,
+    width: Size = 128,
+    depth: Size = 5,
+    p: Size = 128,
+    conv_channels: Sizes = (32, 64, 128),
+    pool: Size = 4,
     branch_activation: str = "silu_id",
     trunk_activation: str = "silu_sin",
 ) -> DeepONet:
@@ -115,7 +114,7 @@ def build_deeponet(
 
     Grid: a CNN encoder (``conv_channels``, adaptive pooling to ``pool``×``pool``) before
     the branch MLP, trunk on (x, y). Points: the branch MLP reads the constant input
-    channels, the trunk the ``task.extra["coordinate_fields"]`` channels; ``conv_channels``
+    channels, the trunk the ``task.coordinate_fields`` channels; ``conv_channels``
     and ``pool`` are unused (ConfigError if the coordinate fields are missing, unknown, or
     leave no branch channel)."""
     c_out = task.out_channels

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from opbench.config import Size, Sizes
 from opbench.data.base import Batch
 from opbench.models.base import CONDIFF_NOTEBOOK_TRAIN, SMALL_TRAIN, register_model
 from opbench.tasks import TaskSpec
@@ -77,6 +78,6 @@ class DilResNet(nn.Module):
     description="dilated residual network (4 cells of dilations 1,2,4,8,4,2,1)",
 )
 def build_dilresnet(
-    task: TaskSpec, width: int = 32, cells: int = 4, dilations: Sequence[int] = DILATIONS
+    task: TaskSpec, width: Size = 32, cells: Size = 4, dilations: Sizes = DILATIONS
 ) -> nn.Module:
     return DilResNet(task.in_channels, task.out_channels, width, cells, tuple(dilations))

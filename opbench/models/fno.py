@@ -12,11 +12,10 @@ original Darcy script does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from neuralop.models import FNO
 from torch import Tensor, nn
 
+from opbench.config import NonNegativeFloat, PositiveFloat, Size, Sizes
 from opbench.data.base import Batch
 from opbench.models.base import ADAM_STEP_FIFTHS, SMALL_TRAIN, register_model
 from opbench.tasks import TaskSpec
@@ -66,12 +65,12 @@ class FNOModel(nn.Module):
 )
 def build_fno(
     task: TaskSpec,
-    n_modes: Sequence[int] = (16, 16),
-    hidden_channels: int = 32,
-    n_layers: int = 4,
-    lifting_channel_ratio: float = 2,
-    projection_channel_ratio: float = 2,
-    domain_padding: float = 0.125,
+    n_modes: Sizes = (16, 16),
+    hidden_channels: Size = 32,
+    n_layers: Size = 4,
+    lifting_channel_ratio: PositiveFloat = 2,
+    projection_channel_ratio: PositiveFloat = 2,
+    domain_padding: NonNegativeFloat = 0.125,
 ) -> nn.Module:
     """FNO for ``task``; ``domain_padding`` applies to non-periodic tasks only."""
     fno = FNO(

@@ -4,7 +4,7 @@ and finish with a point-wise head.
 
 Points layout only: ``x`` (B, C_in, N) → (B, C_out, N). The geometry comes from the
 batch's ``pos`` (B, 2, N), the raw node coordinates (not normalised), and from
-``task.extra["box"] = [x_min, x_max, y_min, y_max]`` (AirfRANS: [−2, 4, −1.5, 1.5]); nodes
+``task.bounding_box = (x_min, x_max, y_min, y_max)`` (AirfRANS: [−2, 4, −1.5, 1.5]); nodes
 count where ``valid`` (B, 1, N) is positive (``mask`` if the batch has no ``valid``, every
 node if it has neither). Padding nodes take no part in steps 1–2, and steps 3–4 act on each
 node alone, so they influence no real node's output.
@@ -63,6 +63,7 @@ import torch.nn.functional as F
 from neuralop.models import FNO
 from torch import Tensor, nn
 
+from opbench.config import NonNegativeFloat, PositiveFloat, Size, Sizes, Widths
 from opbench.data.base import Batch
 from opbench.errors import ConfigError
 from opbench.models.base import SMALL_TRAIN, register_model
@@ -145,22 +146,13 @@ class GridFNO(nn.Module):
 
 
 def check_box(task: TaskSpec) -> list[float]:
-    box = task.extra.get("box")
-    if box is None:
+    """The task's bounding box (checked by the TaskSpec); ConfigError if it has none."""
+    if task.bounding_box is None:
         raise ConfigError(
-            f"model 'fno_points' needs the task's bounding box task.extra['box'] = "
-            f"[x_min, x_max, y_min, y_max]; task {task.name!r} has none"
+            f"model 'fno_points' needs the task's bounding_box (x_min, x_max, y_min, y_max); "
+            f"task {task.name!r} has none"
         )
-    try:
-        box = [float(v) for v in box]
-    except (TypeError, ValueError):
-        raise ConfigError(f"task.extra['box'] must be 4 numbers, not {box!r}") from None
-    if len(box) != 4 or not (box[0] < box[1] and box[2] < box[3]):
-        raise ConfigError(
-            f"task.extra['box'] must be [x_min, x_max, y_min, y_max] with x_min < x_max and "
-            f"y_min < y_max, not {box}"
-        )
-    return box
+    return list(task.bounding_box)
 
 
 @register_model(
@@ -197,17 +189,17 @@ def check_box(task: TaskSpec) -> list[float]:
 )
 def build_fno_points(
     task: TaskSpec,
-    grid: Sequence[int] = (48, 96),
-    n_modes: Sequence[int] = (12, 24),
-    hidden_channels: int = 16,
-    n_layers: int = 4,
-    lifting_channel_ratio: float = 2,
-    projection_channel_ratio: float = 2,
-    domain_padding: float = 0.125,
-    features: int = 16,
-    head: Sequence[int] = (32, 32),
+    grid: Sizes = (48, 96),
+    n_modes: Sizes = (12, 24),
+    hidden_channels: Size = 16,
+    n_layers: Size = 4,
+    lifting_channel_ratio: PositiveFloat = 2,
+    projection_channel_ratio: PositiveFloat = 2,
+    domain_padding: NonNegativeFloat = 0.125,
+    features: Size = 16,
+    head: Widths = (32, 32),
 ) -> GridFNO:
-    """FNO through a ``grid = (H, W)`` over ``task.extra["box"]``; ``n_modes`` = (along y,
+    """FNO through a ``grid = (H, W)`` over ``task.bounding_box``; ``n_modes`` = (along y,
     along x); ``features`` FNO output channels feed the point-wise ``head`` (hidden widths;
     empty: no head, the FNO outputs C_out channels)."""
     box = check_box(task)

@@ -44,6 +44,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from opbench.config import PositiveFloat
 from opbench.data.base import Batch
 from opbench.errors import ConfigError
 from opbench.models.base import FittedModel, register_model
@@ -112,10 +113,8 @@ class SineModeLinear(FittedModel):
     description="best affine operator diagonal in the DST-I basis (fitted baseline)",
     fitted=True,
 )
-def build_linear(task: TaskSpec, ridge: float = 1e-7) -> FittedModel:
+def build_linear(task: TaskSpec, ridge: PositiveFloat = 1e-7) -> FittedModel:
     """SineModeLinear for ``task``; ``ridge`` ε > 0 is relative to each channel's power."""
     if task.spatial_shape is None or len(task.spatial_shape) != 2:
         raise ConfigError(f"model 'linear' needs a 2-D grid task, got {task.spatial_shape}")
-    if not isinstance(ridge, int | float) or not ridge > 0:
-        raise ConfigError(f"model.ridge must be a number > 0, got {ridge!r}")
     return SineModeLinear(task.in_channels, task.out_channels, tuple(task.spatial_shape), ridge)

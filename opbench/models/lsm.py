@@ -35,12 +35,14 @@ buffer (the reference hard-codes them on the GPU), so the model runs on any devi
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import Tensor, nn
 
+from opbench.config import Size
 from opbench.data.base import Batch
 from opbench.models.base import ADAM_STEP_FIFTHS, SMALL_TRAIN, register_model
 from opbench.models.unet import double_conv
@@ -225,14 +227,12 @@ class LSM(nn.Module):
 )
 def build_lsm(
     task: TaskSpec,
-    width: int = 32,
-    patch_size: int | Sequence[int] = 4,
-    num_basis: int = 12,
-    num_tokens: int = 4,
-    heads: int = 8,
+    width: Size = 32,
+    patch_size: Size | Annotated[tuple[Size, Size], Field(strict=False)] = 4,
+    num_basis: Size = 12,
+    num_tokens: Size = 4,
+    heads: Size = 8,
 ) -> nn.Module:
     """LSM for ``task``; ``patch_size`` is one int or (p_h, p_w)."""
     patch = (patch_size, patch_size) if isinstance(patch_size, int) else tuple(patch_size)
-    if len(patch) != 2:
-        raise ValueError(f"patch_size must be an int or two ints, not {patch_size!r}")
     return LSM(task.in_channels, task.out_channels, width, patch, num_basis, num_tokens, heads)

@@ -41,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from opbench.config import Count, Size, Widths
 from opbench.data.base import Batch
 from opbench.models.base import SMALL_TRAIN, register_model
 from opbench.tasks import TaskSpec
@@ -189,11 +190,11 @@ class NodeMLP(nn.Module):
 )
 def build_mlp(
     task: TaskSpec,
-    encoder: Sequence[int] = (64, 64),
-    latent: int = 8,
-    width: int = 64,
-    layers: int = 3,
-    decoder: Sequence[int] = (64, 64),
+    encoder: Widths = (64, 64),
+    latent: Size = 8,
+    width: Size = 64,
+    layers: Count = 3,
+    decoder: Widths = (64, 64),
     batch_norm: bool = True,
 ) -> NodeMLP:
     """The AirfRANS MLP for a points ``task``: encoder [C_in, *encoder, latent], main MLP

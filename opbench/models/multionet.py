@@ -20,7 +20,7 @@ parameter count is the DeepONet's plus m·C_out (plus m with one output).
 For grid inputs, x (B, C_in, H, W), the branch first encodes the image with the CNN of
 :mod:`opbench.models.onet`; the equal-width MLP layers after it pair with the trunk's, which
 runs once on the H·W grid points. For points inputs, x (B, C_in, N) with
-``task.extra["coordinate_fields"]``, the branch is an MLP on the per-sample constant channels
+``task.coordinate_fields``, the branch is an MLP on the per-sample constant channels
 at point 0, a_b = x[b, branch_channels, 0], and the trunk runs on each sample's own queries
 x_{b,n} = x[b, coordinate_channels, n]:
 
@@ -33,11 +33,10 @@ grid's trunk states enter as (1, N, q)).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import Tensor, nn
 
+from opbench.config import Size, Sizes
 from opbench.models.base import register_model
 from opbench.models.onet import (
     BRANCH_TRUNK_LAYOUTS,
@@ -115,11 +114,11 @@ class MultiONet(BranchTrunkNet):
 )
 def build_multionet(
     task: TaskSpec,
-    width: int = 128,
-    depth: int = 5,
-    m: int = 4,
-    conv_channels: Sequence[int] = (32, 64, 128),
-    pool: int = 4,
+    width: Size = 128,
+    depth: Size = 5,
+    m: Size = 4,
+    conv_channels: Sizes = (32, 64, 128),
+    pool: Size = 4,
     branch_activation: str = "silu_id",
     trunk_activation: str = "silu_sin",
 ) -> MultiONet:
@@ -128,7 +127,7 @@ def build_multionet(
 
     Grid: a CNN encoder (``conv_channels``, adaptive pooling to ``pool``×``pool``) before
     the branch MLP, trunk on (x, y). Points: the branch MLP reads the constant input
-    channels, the trunk the ``task.extra["coordinate_fields"]`` channels; ``conv_channels``
+    channels, the trunk the ``task.coordinate_fields`` channels; ``conv_channels``
     and ``pool`` are unused (ConfigError if the coordinate fields are missing, unknown, or
     leave no branch channel)."""
     c_out = task.out_channels

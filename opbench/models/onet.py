@@ -28,7 +28,7 @@ Layouts (:data:`LAYOUT_PARTS` builds the branch and trunk for each):
   axis 0), shared by the batch. The trunk runs once per grid, not once per sample, and its
   states t^(l) (N, p) enter the head as (1, N, p); under ``torch.no_grad`` they are cached
   until the grid or a trunk parameter changes. Output (B, C_out, H, W).
-* ``points``: x (B, C_in, N), ``task.extra["coordinate_fields"]`` naming the coordinate
+* ``points``: x (B, C_in, N), ``task.coordinate_fields`` naming the coordinate
   channels (:class:`PointChannels`). The branch is an MLP on the per-sample constant
   channels read at point 0, a_b = x[b, branch_channels, 0] ∈ R^F; the trunk runs on each
   sample's own queries x_{b,n} = x[b, coordinate_channels, n] ∈ R^d, giving states
@@ -193,7 +193,7 @@ class PointChannels:
     Attributes:
         branch: the per-sample constant channels (case parameters), in input order.
         coordinates: the query-coordinate channels, in the order of
-            ``task.extra["coordinate_fields"]`` (the trunk's input order).
+            ``task.coordinate_fields`` (the trunk's input order).
     """
 
     branch: tuple[int, ...]
@@ -201,28 +201,15 @@ class PointChannels:
 
     @classmethod
     def from_task(cls, task: TaskSpec) -> PointChannels:
-        """Read ``task.extra["coordinate_fields"]``; ConfigError if it is missing, not a
-        non-empty list of distinct input fields, or leaves no input channel to the branch."""
+        """Read ``task.coordinate_fields`` (checked by the TaskSpec to be distinct input
+        fields); ConfigError if there are none, or they leave no input to the branch."""
         where = f"points task {task.name!r}"
-        names = task.extra.get("coordinate_fields")
-        if names is None:
+        names = task.coordinate_fields
+        if not names:
             raise ConfigError(
-                f"{where} lacks extra['coordinate_fields'], the names of the input channels "
+                f"{where} declares no coordinate_fields, the names of the input channels "
                 f"that are query coordinates (inputs: {', '.join(task.input_fields)})"
             )
-        if isinstance(names, str) or not isinstance(names, Sequence) or not names:
-            raise ConfigError(
-                f"{where}: extra['coordinate_fields'] must be a non-empty list of input "
-                f"field names, not {names!r}"
-            )
-        unknown = [name for name in names if name not in task.input_fields]
-        if unknown:
-            raise ConfigError(
-                f"{where}: coordinate fields {unknown} are not among its input fields "
-                f"({', '.join(task.input_fields)})"
-            )
-        if len(set(names)) != len(names):
-            raise ConfigError(f"{where}: extra['coordinate_fields'] repeats a name: {names}")
         branch = tuple(i for i, name in enumerate(task.input_fields) if name not in names)
         if not branch:
             raise ConfigError(

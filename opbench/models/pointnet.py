@@ -43,6 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from opbench.config import Size, Widths
 from opbench.data.base import Batch
 from opbench.models.base import SMALL_TRAIN, register_model
 from opbench.models.mlp import AIRFRANS_TRAIN, MLPBlock, channels_first, point_features
@@ -121,10 +122,10 @@ class PointNet(nn.Module):
 )
 def build_pointnet(
     task: TaskSpec,
-    encoder: Sequence[int] = (64, 64),
-    latent: int = 8,
-    base: int = 8,
-    decoder: Sequence[int] = (64, 64),
+    encoder: Widths = (64, 64),
+    latent: Size = 8,
+    base: Size = 8,
+    decoder: Widths = (64, 64),
 ) -> PointNet:
     """PointNet for a points ``task``: encoder [C_in, *encoder, latent], local, global and
     head widths multiples of ``base`` as in AirfRANS, decoder [latent, *decoder, C_out]."""

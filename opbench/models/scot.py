@@ -59,6 +59,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from opbench.config import Counts, FiniteFloat, PositiveFloat, Size, Sizes
 from opbench.data.base import Batch
 from opbench.models.base import SMALL_TRAIN, register_model
 from opbench.tasks import TaskSpec
@@ -483,14 +484,14 @@ def _init_weights(module: nn.Module) -> None:
 )
 def build_scot(
     task: TaskSpec,
-    embed_dim: int = 48,
-    depths: Sequence[int] = (4, 4, 4, 4),
-    num_heads: Sequence[int] = (3, 6, 12, 24),
-    window_size: int = 16,
-    patch_size: int = 4,
-    skip_blocks: Sequence[int] = (2, 2, 2, 0),
-    mlp_ratio: float = 4.0,
-    lead_time: float = 1.0,
+    embed_dim: Size = 48,
+    depths: Sizes = (4, 4, 4, 4),
+    num_heads: Sizes = (3, 6, 12, 24),
+    window_size: Size = 16,
+    patch_size: Size = 4,
+    skip_blocks: Counts = (2, 2, 2, 0),
+    mlp_ratio: PositiveFloat = 4.0,
+    lead_time: FiniteFloat = 1.0,
 ) -> nn.Module:
     """scOT for ``task``; ``lead_time`` is the t given to steady tasks (no ``"t"``)."""
     return ScOT(

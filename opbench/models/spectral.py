@@ -38,9 +38,10 @@ grid) exactly, by construction; :meth:`SineSpectralNet.evaluate` evaluates the s
 anywhere in [0, 1]². The surrogate's output normaliser returns the **physical** output
 y = σ_y ỹ + μ_y, whose boundary value is μ_y, the training-set mean of y (on
 ``poisson_grid16`` μ_y ≈ 0.09 σ_y): the physical boundary value is exactly zero only if
-the normaliser adds no offset (μ_y = 0), which the class declares with
-``output_offset_free = True``: :class:`~opbench.models.surrogate.Surrogate` then scales the
-outputs without centring them, so the physical output is exactly zero on the boundary.
+the normaliser adds no offset (μ_y = 0), which the registration declares with
+``output_offset_free=True`` (:class:`~opbench.models.base.ModelFlags`):
+:class:`~opbench.models.surrogate.Surrogate` then scales the outputs without centring
+them, so the physical output is exactly zero on the boundary.
 Supported ``task.boundary``: ``zero-dirichlet``. Any other boundary is rejected by the
 builder with a ConfigError: non-zero Dirichlet data (CFDBench lids and inlets) would need
 a lifting u = g + u₀, with g a known field carrying the boundary values and u₀ the sine
@@ -63,12 +64,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from opbench.config import Size
 from opbench.data.base import Batch
 from opbench.errors import ConfigError, unknown_name
 from opbench.models.base import SMALL_TRAIN, register_model
@@ -123,14 +124,8 @@ class SineSpectralConv(nn.Module):
 
 
 class SineSpectralNet(nn.Module):
-    """Lift, ``depth`` sine-spectral layers, project; the output is a sine series.
-
-    Attributes:
-        output_offset_free: the surrogate normalises the outputs by scale only (μ_y = 0),
-            so the physical output keeps the exact zero boundary values.
-    """
-
-    output_offset_free: ClassVar[bool] = True
+    """Lift, ``depth`` sine-spectral layers, project; the output is a sine series (so the
+    model registers with ``output_offset_free=True``)."""
 
     def __init__(
         self,
@@ -205,12 +200,13 @@ class SineSpectralNet(nn.Module):
     },
     citation=CITATION,
     description="Neural Spectral Method in the sine (DST-I) basis; zero-Dirichlet tasks only",
+    output_offset_free=True,
 )
 def build_spectral(
     task: TaskSpec,
-    hidden: int = 32,
-    depth: int = 4,
-    modes: int = 16,
+    hidden: Size = 32,
+    depth: Size = 4,
+    modes: Size = 16,
     activation: str = "tanh",
 ) -> nn.Module:
     """SineSpectralNet for ``task``; rejects tasks with other than zero-Dirichlet boundaries."""

@@ -9,14 +9,18 @@ The trainer's loss compares ``ỹ`` with the normalised target; every metric is 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 
+from opbench import checkpoint
 from opbench.data.base import Batch
+from opbench.errors import DataError, OpbenchError
+from opbench.models.base import MODELS, ModelFlags
 from opbench.tasks import TaskSpec
-from opbench.train import checkpoint
 
 CHANNEL_AXIS = 1
 
@@ -64,18 +68,19 @@ class ChannelNormalizer(nn.Module):
 
 
 class Surrogate(nn.Module):
-    """``net`` between an input and an output :class:`ChannelNormalizer`."""
+    """``net`` between an input and an output :class:`ChannelNormalizer`.
 
-    def __init__(self, net: nn.Module, in_channels: int, out_channels: int) -> None:
+    ``flags`` are the model's registered :class:`~opbench.models.base.ModelFlags`: an
+    offset-free model's outputs are scaled, not centred; a model in physical units sees the
+    raw batch; a fitted one is fitted in closed form by the trainer.
+    """
+
+    def __init__(self, net: nn.Module, task: TaskSpec, flags: ModelFlags) -> None:
         super().__init__()
         self.net = net
-        self.input_norm = ChannelNormalizer(in_channels)
-        # Models whose outputs satisfy a homogeneous condition exactly (a sine series that
-        # vanishes on the boundary) declare `output_offset_free`: outputs are then scaled,
-        # not centred, so the condition survives the normaliser.
-        self.output_norm = ChannelNormalizer(
-            out_channels, center=not getattr(net, "output_offset_free", False)
-        )
+        self.flags = flags
+        self.input_norm = ChannelNormalizer(task.in_channels)
+        self.output_norm = ChannelNormalizer(task.out_channels, center=not flags.output_offset_free)
 
     def fit_normalizers(self, x: Tensor, y: Tensor, valid: Tensor | None = None) -> None:
         self.input_norm.fit(x, valid)
@@ -87,28 +92,37 @@ class Surrogate(nn.Module):
     def forward(self, batch: Batch, normalized: bool = False) -> Tensor:
         """The prediction y in physical units, or the network's output ỹ in normalised units
         with ``normalized=True`` (what the training loss compares)."""
-        if getattr(self.net, "physical_units", False):
-            # Baselines defined in physical units (identity) see the raw batch.
+        if self.flags.physical_units:
             output = self.net(batch)
             return self.output_norm.encode(output) if normalized else output
         output = self.net(self.normalized_batch(batch))
         return output if normalized else self.output_norm.decode(output)
 
 
-def load_surrogate(path: Path) -> Surrogate:
-    """Rebuild a Surrogate from a checkpoint alone: the registry name, hyperparameters and
-    task stored in its metadata rebuild the network, then the weights are loaded."""
-    from opbench.models.base import MODELS
+def build_surrogate(model: str, task: TaskSpec, hyperparameters: Mapping[str, Any]) -> Surrogate:
+    """The registered ``model`` for ``task`` between its normalisers (hyperparameters are
+    checked against the model's declared ones)."""
+    entry = MODELS.get(model)
+    entry.check_layout(task)
+    return Surrogate(entry.instantiate(task, hyperparameters), task, entry.flags)
 
+
+def load_surrogate(path: Path) -> Surrogate:
+    """Rebuild a Surrogate from a checkpoint alone.
+
+    The metadata (validated by :func:`~opbench.checkpoint.load_checkpoint`) names the model,
+    its hyperparameters (checked like ``model.*`` options) and the task. The network is
+    first built on the meta device, where nothing is allocated, and its tensor shapes are
+    compared with the file's: crafted sizes are refused before any real allocation.
+    """
     tensors, meta = checkpoint.load_checkpoint(path)
-    task = TaskSpec(
-        **{
-            key: tuple(value) if isinstance(value, list) else value
-            for key, value in meta["task"].items()
-        }
-    )
-    net = MODELS.get(meta["model"]).build(task, **meta["hyperparameters"])
-    surrogate = Surrogate(net, task.in_channels, task.out_channels)
     prefix = "model." if any(name.startswith("model.") for name in tensors) else ""
+    try:
+        with torch.device("meta"):
+            skeleton = build_surrogate(meta.model, meta.task, meta.hyperparameters)
+    except OpbenchError as error:
+        raise DataError(f"checkpoint {path}: {error}") from None
+    checkpoint.check_shapes(skeleton, tensors, prefix)
+    surrogate = build_surrogate(meta.model, meta.task, meta.hyperparameters)
     checkpoint.load_module_tensors(surrogate, tensors, prefix)
     return surrogate

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from opbench.config import Size
 from opbench.data.base import Batch
 from opbench.models.base import CONDIFF_NOTEBOOK_TRAIN, SMALL_TRAIN, register_model
 from opbench.tasks import TaskSpec
@@ -94,5 +95,5 @@ class UNet(nn.Module):
     citation=CITATION,
     description="U-Net (conv-BN-ReLU ×2 per level, max-pool down, transposed-conv up)",
 )
-def build_unet(task: TaskSpec, width: int = 32, depth: int = 3) -> nn.Module:
+def build_unet(task: TaskSpec, width: Size = 32, depth: Size = 3) -> nn.Module:
     return UNet(task.in_channels, task.out_channels, width, depth)

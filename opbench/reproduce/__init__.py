@@ -2,7 +2,7 @@
 
 One module per paper (:mod:`.condiff`, :mod:`.cfdbench`, :mod:`.airfrans`) registers a
 :class:`~opbench.reproduce.recipe.Reproduction` in :data:`REPRODUCTIONS`: the published
-numbers with their source (``spec/references.md``), the models and configs, each model's
+numbers with their source (the paper, table or figure), the models and configs, each model's
 recipe and the three budgets ``tiny``, ``small`` and ``paper``. :func:`reproduce` then
 
 1. resolves the recipe of every model and config for the budget;
@@ -19,6 +19,7 @@ recipe and the three budgets ``tiny``, ``small`` and ``paper``. :func:`reproduce
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -27,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import opbench
+from opbench.config import BudgetName, Device, RunSpec, format_overrides, merge
 from opbench.data import DATASETS
 from opbench.data.cache import ensure_generated
 from opbench.io import stable_hash, write_text_atomic
 from opbench.models import MODELS
 from opbench.reproduce.recipe import (
-    BUDGETS,
     REPRODUCTIONS,
     Budget,
     ModelRecipe,
@@ -40,26 +41,26 @@ from opbench.reproduce.recipe import (
     Reproduction,
     check_seeds,
     register,
-    sets,
 )
 from opbench.reproduce.table import Row, csv_text, markdown_table, recipe_text, rows_for
-from opbench.results.record import RECORD_NAME, read_record
-from opbench.runner import RunSpec, resolve
+from opbench.results.record import RECORD_NAME, Record, read_record
+from opbench.run import resolve
 from opbench.sweep import (
     FAILED_DIR,
+    Key,
     Outcome,
     Progress,
     SweepJob,
-    SweepPlan,
-    plan,
+    identify,
     scan_runs,
+    sort_jobs,
     sweep,
 )
 
 __all__ = [
-    "BUDGETS",
     "REPRODUCTIONS",
     "Budget",
+    "BudgetName",
     "DataSource",
     "ModelRecipe",
     "Published",
@@ -68,10 +69,8 @@ __all__ = [
     "Row",
     "register",
     "reproduce",
-    "sets",
 ]
 
-Record = dict[str, Any]
 Log = Callable[[str], None]
 
 
@@ -127,11 +126,11 @@ class ReproductionResult:
 
 @dataclass(frozen=True)
 class _Group:
-    """One model recipe on one config: its ``--set`` values and resolved runs (per seed)."""
+    """One model recipe on one config: its overrides and resolved runs (per seed)."""
 
     recipe: ModelRecipe
     config: str
-    overrides: tuple[str, ...]
+    overrides: dict[str, Any]
     specs: list[RunSpec]
 
 
@@ -146,12 +145,12 @@ def _quiet_log(line: str) -> None:
 def reproduce(
     name: str,
     *,
-    budget: str = "small",
+    budget: BudgetName | str = BudgetName.small,
     seeds: Sequence[int] = (0, 1, 2),
     data_dir: Path | None = None,
     out: Path = Path("reproductions"),
     workers: int | None = None,
-    device: str = "cpu",
+    device: Device | str = Device.cpu,
     progress: Progress = _quiet_progress,
     retry_failed: bool = False,
     log: Log = _quiet_log,
@@ -165,6 +164,7 @@ def reproduce(
     """
     reproduction = REPRODUCTIONS.get(name)
     chosen = reproduction.budget(budget)
+    chosen_name = BudgetName(budget).value
     seeds = check_seeds(seeds)
     root = Path(out) / name
     runs = root / "runs"
@@ -173,33 +173,18 @@ def reproduce(
         for config in chosen.configs
     }
     for recipe, config in reproduction.groups(chosen):  # a bad option fails before any work
-        _group(reproduction, recipe, config, chosen, None, seeds[:1], device)
+        _group(reproduction, recipe, config, chosen, None, seeds, device, None)
     sources = {
         config: _generate(reproduction, source, chosen, workers, log)
         for config, source in sources.items()
     }
+    command = f"opbench reproduce {name} --budget {chosen_name}"
     groups = [
-        _group(reproduction, recipe, config, chosen, sources[config].root, seeds, device)
+        _group(reproduction, recipe, config, chosen, sources[config].root, seeds, device, command)
         for recipe, config in reproduction.groups(chosen)
     ]
-    command = f"opbench reproduce {name} --budget {budget}"
-    plans = [
-        plan(
-            [group.recipe.model],
-            [f"{reproduction.family}:{group.config}"],
-            seeds,
-            runs,
-            preset=group.recipe.preset,
-            overrides=group.overrides,
-            data_dirs=[f"{reproduction.family}={sources[group.config].root}"],
-            task=group.recipe.task,
-            device=device,
-            retry_failed=retry_failed,
-            command=command,
-        )
-        for group in groups
-    ]
-    merged = SweepPlan.merged(plans)
+    jobs = {id(group): identify(group.specs) for group in groups}
+    merged = sort_jobs([job for group in groups for job in jobs[id(group)]], runs, retry_failed)
     run_note = (
         f"{merged.n_total} runs: {merged.n_done} already recorded (skipped), "
         f"{merged.n_failed_before} failed before (skipped), {len(merged.jobs)} to run"
@@ -207,20 +192,24 @@ def reproduce(
     log(run_note)
     outcomes = sweep(merged, runs, workers=workers, progress=progress)
     records = _records_by_key(runs)
-    rows = [row for group in groups for row in _rows(reproduction, group, records, runs)]
+    rows = [
+        row
+        for group in groups
+        for row in _rows(reproduction, group, jobs[id(group)], records, runs)
+    ]
     messages = [source.message for source in sources.values()]
     messages.append(run_note)
     n_failed = sum(o.status == "failed" for o in outcomes)
     if n_failed:
         messages.append(f"{n_failed} run(s) failed now: see {runs / FAILED_DIR}")
-    markdown = _markdown(reproduction, budget, chosen, seeds, rows, messages, runs)
-    markdown_path = root / f"reproduction-{budget}.md"
-    csv_path = root / f"reproduction-{budget}.csv"
+    markdown = _markdown(reproduction, chosen_name, chosen, seeds, rows, messages, runs)
+    markdown_path = root / f"reproduction-{chosen_name}.md"
+    csv_path = root / f"reproduction-{chosen_name}.csv"
     write_text_atomic(markdown_path, markdown)
     write_text_atomic(csv_path, csv_text(rows))
     return ReproductionResult(
         name,
-        budget,
+        chosen_name,
         seeds,
         rows,
         messages,
@@ -288,13 +277,14 @@ def _group(
     budget: Budget,
     data_root: Path | None,
     seeds: Sequence[int],
-    device: str,
+    device: Device | str,
+    command: str | None,
 ) -> _Group:
-    """The ``--set`` values of one recipe on one config at ``budget`` and its runs, resolved
-    as :func:`opbench.sweep.plan` resolves them (so their config hashes match); with
-    ``data_root`` ``None`` only the names and options are checked."""
+    """The overrides of one recipe on one config at ``budget`` and its runs, resolved as
+    :func:`opbench.sweep.plan` resolves them; with ``data_root`` ``None`` only the names and
+    options are checked."""
     fitted = MODELS.get(recipe.model).fitted
-    overrides = (*recipe.overrides_for(config), *budget.overrides(fitted))
+    overrides = merge(recipe.overrides_for(config), budget.overrides(fitted))
     specs = [
         resolve(
             recipe.model,
@@ -306,26 +296,30 @@ def _group(
             seed=seed,
             device=device,
             overrides=overrides,
+            command=command,
         )
         for seed in seeds
     ]
     return _Group(recipe, config, overrides, specs)
 
 
-def _records_by_key(runs: Path) -> dict[tuple[str, int], Record]:
-    """The records under ``runs`` by (config hash, seed); the latest run of a key wins."""
+def _records_by_key(runs: Path) -> dict[Key, Record]:
+    """The records under ``runs`` by (run hash, seed); the latest run of a key wins."""
     done, _ = scan_runs(runs)
     return {key: read_record(run_dir / RECORD_NAME) for key, run_dir in done.items()}
 
 
 def _rows(
-    reproduction: Reproduction, group: _Group, records: dict[tuple[str, int], Record], runs: Path
+    reproduction: Reproduction,
+    group: _Group,
+    jobs: Sequence[SweepJob],
+    records: dict[Key, Record],
+    runs: Path,
 ) -> list[Row]:
     found, n_failed = [], 0
-    for spec in group.specs:
-        job = SweepJob(spec.to_dict())
+    for job in jobs:
         if job.key in records:
-            found.append(records[job.key])
+            found.append(records[job.key].to_json())
         elif (runs / FAILED_DIR / job.failure_name).is_file():
             n_failed += 1
     task, model = group.recipe.task, group.recipe.model
@@ -339,11 +333,13 @@ def _recipe_lines(reproduction: Reproduction, budget: Budget) -> list[str]:
     """One line per model (and per config where the recipe differs by config)."""
     lines = []
     for recipe in reproduction.models:
-        by_overrides: dict[tuple[str, ...], list[str]] = {}
+        by_overrides: dict[str, tuple[dict[str, Any], list[str]]] = {}
         for config in budget.configs:
             if recipe.runs_on(config):
-                by_overrides.setdefault(recipe.overrides_for(config), []).append(config)
-        for overrides, configs in by_overrides.items():
+                overrides = recipe.overrides_for(config)
+                key = json.dumps(overrides, sort_keys=True)
+                by_overrides.setdefault(key, (overrides, []))[1].append(config)
+        for overrides, configs in by_overrides.values():
             spec = resolve(
                 recipe.model,
                 reproduction.family,
@@ -352,7 +348,8 @@ def _recipe_lines(reproduction: Reproduction, budget: Budget) -> list[str]:
                 preset=recipe.preset,
                 overrides=overrides,
             )
-            sets_text = f"; `--set {' '.join(overrides)}`" if overrides else ""
+            shown = format_overrides(overrides)
+            sets_text = f"; `--set {shown}`" if shown else ""
             lines.append(
                 f"- **{recipe.model}** on {', '.join(configs)} ({recipe.task}; preset "
                 f"`{recipe.preset}`{sets_text}): "
@@ -373,11 +370,11 @@ def _markdown(
 ) -> str:
     stamp = datetime.now(UTC).isoformat(timespec="seconds")
     budget_lines = [f"- `{budget_name}`: {budget.description}"]
-    added = {"every trained run": budget.train, "every run": budget.data}
+    added = {"every trained run": {"train": budget.train}, "every run": {"data": budget.data}}
     budget_lines += [
-        f"- `--set` added to {whom}: {' '.join(f'`{v}`' for v in values)}"
+        f"- `--set` added to {whom}: `{format_overrides(values)}`"
         for whom, values in added.items()
-        if values
+        if format_overrides(values)
     ]
     if not any(added.values()):
         budget_lines.append("- the recipe as published: nothing added, no cap")

@@ -1,6 +1,7 @@
 """AirfRANS (Bonnet et al. 2022, arXiv:2212.07564): MLP and PointNet on the ``full`` task.
 
-Published numbers (``spec/references.md``, "AirfRANS", corrected scores): volume and
+Published numbers (Bonnet et al. 2022, arXiv:2212.07564, the corrected scores of the
+dataset's repository): volume and
 surface MSE of the pressure in standardised units (the table's ×1e-2 columns, stored here
 as values: 0.81 ×1e-2 = 0.0081), relative errors of C_D and C_L (fractions: 6.18 = 618 %)
 and Spearman correlations of predicted and true C_D, C_L over the test set. They map onto
@@ -60,14 +61,14 @@ REPRODUCTION = register(
             "tiny": Budget(
                 configs=("full",),
                 generate={"n_train": 10, "n_test": 3, "n_around": 40, "n_normal": 8},
-                train=("train.epochs=1",),
+                train={"epochs": 1},
                 description="smoke test: 10 train / 3 test generated simulations on a "
                 "40 × 8 mesh (360 nodes), 1 epoch; its numbers say nothing about the paper's",
             ),
             "small": Budget(
                 configs=("full",),
                 generate={"n_train": 80, "n_test": 20},
-                train=("train.max_minutes=3",),
+                train={"max_minutes": 3},
                 description="80 train / 20 test generated simulations at the generator's "
                 "default mesh (13 000 nodes), the 398-epoch recipe capped at 3 minutes of "
                 "training per run (the schedule follows the wall clock)",

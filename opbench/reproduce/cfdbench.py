@@ -1,6 +1,6 @@
 """CFDBench (Luo, Chen & Zhang 2023, arXiv:2310.05963): identity, FNO, U-Net, DeepONet.
 
-Published numbers (``spec/references.md``, "CFDBench"):
+Published numbers (Luo, Chen & Zhang 2023, arXiv:2310.05963):
 
 - autoregressive single-step NMSE on all cases of a problem, read off the paper's bar
   chart (±3 %): cavity identity 1.41e-3, FNO 0.50e-3, U-Net 0.41e-3; tube identity
@@ -12,7 +12,7 @@ Published numbers (``spec/references.md``, "CFDBench"):
 
 Recipe: Adam lr 1e-3, lr ×0.9 every 20 epochs, 100 epochs, batch 128, NMSE loss, best
 checkpoint on validation (opbench's default); FNO 4 layers, width 32, 12×12 modes (its
-``paper`` preset); U-Net dim 12 (``model.width=12``).
+``paper`` preset); U-Net dim 12 (``{"model": {"width": 12}}``).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 from opbench.data.cfdbench.configs import parse_config
 from opbench.data.cfdbench.family import problem_dir
 from opbench.errors import DataError
-from opbench.reproduce.recipe import Budget, ModelRecipe, Published, Reproduction, register, sets
+from opbench.reproduce.recipe import Budget, ModelRecipe, Published, Reproduction, register
 
 AR, NAR = "autoregressive", "nonautoregressive"
 AUTOREGRESSIVE_CONFIGS = ("cavity", "tube")
@@ -30,9 +30,8 @@ BAR_CHART = "CFDBench, autoregressive bar chart"
 TABLE_8 = "CFDBench Table 8"
 READ_OFF = "±3 % read-off"
 
-CFDBENCH_TRAIN = sets(
-    "train",
-    {
+CFDBENCH_TRAIN = {
+    "train": {
         "optimizer": "adam",
         "lr": 1e-3,
         "weight_decay": 0.0,
@@ -43,8 +42,8 @@ CFDBENCH_TRAIN = sets(
         "batch_size": 128,
         "loss": "nmse",
         "grad_clip": None,
-    },
-)
+    }
+}
 """CFDBench's recipe: Adam lr 1e-3 (no weight decay), ×0.9 every 20 of 100 epochs, batch
 128, NMSE loss; the recipe names no gradient clipping, so opbench's is turned off."""
 
@@ -85,7 +84,7 @@ REPRODUCTION = register(
             ModelRecipe(
                 "unet",
                 AR,
-                overrides=(*CFDBENCH_TRAIN, "model.width=12"),
+                overrides={**CFDBENCH_TRAIN, "model": {"width": 12}},
                 configs=AUTOREGRESSIVE_CONFIGS,
                 note="opbench's U-Net (ConDiff's layout, depth 3) at CFDBench's width 12.",
             ),
@@ -114,14 +113,14 @@ REPRODUCTION = register(
             "tiny": Budget(
                 configs=("cavity",),
                 generate={"n_cases": 3, "frames": 8, "frame_size": 16, "solver_cells": 16},
-                train=("train.epochs=1",),
+                train={"epochs": 1},
                 description="smoke test: cavity, 3 generated cases per subset (9 in all), 8 "
                 "frames of 16×16, 1 epoch; its numbers say nothing about the paper's",
             ),
             "small": Budget(
                 configs=("cavity", "tube"),
                 generate={"n_cases": 20},
-                train=("train.max_minutes=3",),
+                train={"max_minutes": 3},
                 description="cavity and tube, 20 generated cases per subset (60 per "
                 "problem), 41 frames of 64×64, the 100-epoch recipe capped at 3 minutes of "
                 "training per run (the schedule follows the wall clock)",

@@ -1,9 +1,9 @@
 """ConDiff (Trifonov et al. 2024, arXiv:2406.04709): DilResNet, U-Net and FNO on grid 64.
 
-Published numbers (``spec/references.md``, "ConDiff"): test relative L2, mean ± std, from
-the final outputs of the official notebooks: DilResNet 0.016 ± 0.005 (poisson_grid64) and
-0.071 ± 0.02 (cubic0.1_grid64), U-Net 0.020 ± 0.007 (poisson_grid64). The paper reports
-F-FNO, not FNO: opbench's FNO rows have no published number.
+Published numbers: test relative L2, mean ± std, from the final outputs of the official
+notebooks (Trifonov et al. 2024, arXiv:2406.04709): DilResNet 0.016 ± 0.005
+(poisson_grid64) and 0.071 ± 0.02 (cubic0.1_grid64), U-Net 0.020 ± 0.007 (poisson_grid64).
+The paper reports F-FNO, not FNO: opbench's FNO rows have no published number.
 
 Recipe (the notebooks, :data:`~opbench.models.base.CONDIFF_NOTEBOOK_TRAIN`): AdamW lr 1e-3,
 weight decay 1e-2, 400 epochs, lr ×0.5 every 50 epochs, loss = batch mean of the absolute
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from opbench.data.condiff.files import split_path
 from opbench.models.base import CONDIFF_NOTEBOOK_TRAIN
-from opbench.reproduce.recipe import Budget, ModelRecipe, Published, Reproduction, register, sets
+from opbench.reproduce.recipe import Budget, ModelRecipe, Published, Reproduction, register
 
 POISSON, CUBIC = "poisson_grid64", "cubic0.1_grid64"
 SOURCE = "ConDiff notebooks"
@@ -31,7 +31,7 @@ def has_published_data(data_dir: Path, config: str) -> bool:
     return all(split_path(folder, config, split).is_file() for split in ("train", "test"))
 
 
-FNO_CONDIFF = sets("train", {**CONDIFF_NOTEBOOK_TRAIN, "batch_size": 4})
+FNO_CONDIFF = {"train": {**CONDIFF_NOTEBOOK_TRAIN, "batch_size": 4}}
 """The notebooks' optimiser and schedule at F-FNO's batch size 4 (FNO's ``paper`` preset is
 the Darcy recipe: Adam, ×0.5 every 100 of 500 epochs, batch 20)."""
 
@@ -48,8 +48,8 @@ REPRODUCTION = register(
                 "steady",
                 overrides=FNO_CONDIFF,
                 config_overrides={
-                    POISSON: ("model.hidden_channels=48",),
-                    CUBIC: ("model.hidden_channels=32",),
+                    POISSON: {"model": {"hidden_channels": 48}},
+                    CUBIC: {"model": {"hidden_channels": 32}},
                 },
                 note="Deviation: ConDiff reports F-FNO (factorised Fourier layers); opbench "
                 "runs neuraloperator's FNO with F-FNO's sizes, so its rows have no published "
@@ -66,8 +66,8 @@ REPRODUCTION = register(
             "tiny": Budget(
                 configs=(POISSON,),
                 generate={"n_train": 48, "n_test": 16},
-                train=("train.epochs=2",),
-                data=("data.n_train=48", "data.n_test=16"),
+                train={"epochs": 2},
+                data={"n_train": 48, "n_test": 16},
                 description="smoke test: poisson_grid64 only, 48 train / 16 test samples, "
                 "2 epochs of the recipe's networks (about a minute on a CPU); its numbers say "
                 "nothing about the paper's",
@@ -75,8 +75,8 @@ REPRODUCTION = register(
             "small": Budget(
                 configs=(POISSON, CUBIC),
                 generate={"n_train": 1000, "n_test": 200},
-                train=("train.max_minutes=3",),
-                data=("data.n_train=1000", "data.n_test=200"),
+                train={"max_minutes": 3},
+                data={"n_train": 1000, "n_test": 200},
                 description="both configs, 1000 train / 200 test samples (the published "
                 "sizes), the full 400-epoch recipe capped at 3 minutes of training per run "
                 "(the schedule follows the wall clock): far fewer epochs than the paper, "

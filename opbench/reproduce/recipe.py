@@ -16,31 +16,14 @@ Reproductions register in :data:`REPRODUCTIONS`, one module per paper.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opbench.config import parse_value, require_int
-from opbench.errors import ConfigError, unknown_name
+from opbench.config import BudgetName, check_seed, choice, merge
+from opbench.errors import ConfigError
 from opbench.registry import Registry
-
-BUDGETS = ("tiny", "small", "paper")
-"""Budget names, smallest first."""
-
-
-def _text(value: Any) -> str:
-    """``value`` as ``--set`` reads it back: compact JSON, plain text for a plain name."""
-    if isinstance(value, str) and parse_value(value) == value:
-        return value
-    return json.dumps(value, separators=(",", ":"))
-
-
-def sets(section: str, values: Mapping[str, Any]) -> tuple[str, ...]:
-    """``--set`` strings for ``values``: ``sets("train", {"lr": 1e-3})`` is
-    ``("train.lr=0.001",)``."""
-    return tuple(f"{section}.{key}={_text(value)}" for key, value in values.items())
 
 
 @dataclass(frozen=True)
@@ -71,8 +54,9 @@ class ModelRecipe:
         model: registry name.
         task: the family task it runs on.
         preset: the model preset the recipe starts from (``paper``).
-        overrides: ``--set`` values where the preset differs from the paper's recipe.
-        config_overrides: further ``--set`` values for one config (e.g. a width per config).
+        overrides: ``{"model": {...}, "train": {...}}`` where the preset differs from the
+            paper's recipe.
+        config_overrides: further overrides for one config (e.g. a width per config).
         configs: the configs it runs on (``None``: every config of the budget).
         note: deviations from the paper that no override removes.
     """
@@ -80,13 +64,13 @@ class ModelRecipe:
     model: str
     task: str
     preset: str = "paper"
-    overrides: tuple[str, ...] = ()
-    config_overrides: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    config_overrides: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
     configs: tuple[str, ...] | None = None
     note: str = ""
 
-    def overrides_for(self, config: str) -> tuple[str, ...]:
-        return (*self.overrides, *self.config_overrides.get(config, ()))
+    def overrides_for(self, config: str) -> dict[str, Any]:
+        return merge(self.overrides, self.config_overrides.get(config, {}))
 
     def runs_on(self, config: str) -> bool:
         return self.configs is None or config in self.configs
@@ -99,20 +83,20 @@ class Budget:
     Attributes:
         configs: the configs it covers.
         generate: options for the family's ``generate`` when the published data is absent.
-        train: ``--set train.*`` for every trained run (not for fitted baselines).
-        data: ``--set data.*`` for every run, on published and generated data alike.
+        train: trainer settings for every trained run (not for fitted baselines).
+        data: data options for every run, on published and generated data alike.
         description: one line for the table.
     """
 
     configs: tuple[str, ...]
     generate: Mapping[str, Any]
-    train: tuple[str, ...] = ()
-    data: tuple[str, ...] = ()
+    train: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
     description: str = ""
 
-    def overrides(self, fitted: bool) -> tuple[str, ...]:
-        """This budget's ``--set`` values for a run (``train`` only if the model is trained)."""
-        return (*(() if fitted else self.train), *self.data)
+    def overrides(self, fitted: bool) -> dict[str, Any]:
+        """This budget's overrides for a run (``train`` only if the model is trained)."""
+        return {"train": {} if fitted else dict(self.train), "data": dict(self.data)}
 
 
 DataCheck = Callable[[Path, str], bool]
@@ -145,10 +129,8 @@ class Reproduction:
     has_published_data: DataCheck
     caveats: tuple[str, ...] = ()
 
-    def budget(self, name: str) -> Budget:
-        if name not in self.budgets:
-            raise unknown_name(f"budget of reproduction {self.name!r}", name, self.budgets)
-        return self.budgets[name]
+    def budget(self, name: BudgetName | str) -> Budget:
+        return self.budgets[choice(BudgetName, name, f"budget of reproduction {self.name!r}")]
 
     def groups(self, budget: Budget) -> list[tuple[ModelRecipe, str]]:
         """(recipe, config) pairs the budget runs, config-major in table order."""
@@ -171,7 +153,7 @@ REPRODUCTIONS: Registry[Reproduction] = Registry("reproduction")
 
 def register(reproduction: Reproduction) -> Reproduction:
     """Add ``reproduction`` to :data:`REPRODUCTIONS` (checking it names every budget)."""
-    missing = [b for b in BUDGETS if b not in reproduction.budgets]
+    missing = [b.value for b in BudgetName if b.value not in reproduction.budgets]
     if missing:
         raise ValueError(f"reproduction {reproduction.name!r} lacks the budgets {missing}")
     REPRODUCTIONS.add(reproduction.name, reproduction)
@@ -184,5 +166,5 @@ def check_seeds(seeds: Sequence[int]) -> list[int]:
     if not seeds:
         raise ConfigError("--seeds is empty: give at least one seed, e.g. --seeds 0,1,2")
     for seed in seeds:
-        require_int("seed", seed, 0)
+        check_seed(seed, "--seeds")
     return list(dict.fromkeys(seeds))

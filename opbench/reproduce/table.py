@@ -15,10 +15,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from opbench.config import TrainConfig
+import pandas as pd
+
+from opbench.config import RunSpec, TrainConfig
 from opbench.reproduce.recipe import Published
 from opbench.results.leaderboard import COUNTED_STATUSES, Stat, device_label
-from opbench.runner import RunSpec
 
 DASH = "—"
 
@@ -206,9 +207,8 @@ HEADER = (
 
 
 def markdown_table(rows: Sequence[Row]) -> str:
-    lines = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
-    for row in rows:
-        cells = (
+    cells = [
+        (
             f"{row.config} / {row.task}",
             row.model,
             row.metric,
@@ -219,8 +219,10 @@ def markdown_table(rows: Sequence[Row]) -> str:
             row.data,
             row.device,
         )
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(lines)
+        for row in rows
+    ]
+    table = pd.DataFrame(cells, columns=list(HEADER)).map(lambda c: c.replace("|", "\\|"))
+    return table.to_markdown(index=False, tablefmt="pipe", disable_numparse=True)
 
 
 CSV_COLUMNS = (

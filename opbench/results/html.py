@@ -228,7 +228,7 @@ def _section(key: TableKey, tid: str, rows: list[LeaderboardRow], by_id: dict[st
         ("device", "text", "where costs were measured"),
         ("records", "text", "the record of every run, by seed"),
     ]
-    title = " / ".join(key)
+    title = " / ".join(key) + ("" if rows[0].published else " (not a published config)")
     out = [
         f'<section class="board" id="sec-{tid}">',
         f"<h2>{escape(title)}</h2>",
@@ -595,7 +595,7 @@ def _rollout_plot(
             by_id[run_id]
             for run_id in row.run_ids
             if run_id in by_id
-            and "rollout" in by_id[run_id]
+            and by_id[run_id].get("rollout") is not None
             and by_id[run_id]["train"]["status"] in COUNTED_STATUSES
         ]
         curve = _mean_curve(runs, primary)

@@ -12,11 +12,9 @@ only diverged runs come last.
 
 from __future__ import annotations
 
-import json
 import statistics
-from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -28,6 +26,7 @@ COUNTED_STATUSES = ("ok", "budget")
 """Statuses whose runs count as seeds of a row (``diverged`` runs are only counted)."""
 
 Record = dict[str, Any]
+"""A run record in JSON form (:meth:`opbench.results.record.Record.to_json`)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,7 @@ class LeaderboardRow:
         train_seconds, infer_ms_per_sample, speedup: means over counted seeds.
         source: ``generated`` or ``real``.
         device: where costs were measured, e.g. ``cuda: NVIDIA H100, threads=16``.
+        published: whether the config is one of the family's published configs.
     """
 
     family: str
@@ -95,6 +95,7 @@ class LeaderboardRow:
     speedup: float | None
     source: str
     device: str
+    published: bool = True
 
     @property
     def primary(self) -> Stat:
@@ -117,42 +118,63 @@ def device_label(record: Record) -> str:
     return f"{label}, threads={record['cost']['threads']}"
 
 
-def _table_key(record: Record) -> tuple[str, str, str]:
-    dataset = record["dataset"]
-    return dataset["family"], dataset["config"], dataset["task"]
+TABLE = ["dataset.family", "dataset.config", "dataset.task"]
+"""The columns that name a table."""
+GROUP = [*TABLE, "dataset.fingerprint", "model.name", "model.preset", "hparams", "budget"]
+"""The columns that name a row: the table, the data, the model and its budget."""
 
 
-def _group_key(record: Record) -> tuple[str, ...]:
-    model = record["model"]
-    return (
-        *_table_key(record),
-        record["dataset"]["fingerprint"],
-        model["name"],
-        model["preset"],
-        stable_hash(model["hyperparameters"], length=8),
-        budget_label(record["train"]["budget"]),
-    )
+def record_frame(records: Sequence[Record]) -> pd.DataFrame:
+    """One row per record, flattened with dotted column names (``pd.json_normalize``),
+    plus the derived ``hparams`` (short hash of the hyperparameters), ``budget`` (label),
+    ``device`` (label) and ``counted`` (status ``ok`` or ``budget``)."""
+    frame = pd.json_normalize(list(records), sep=".", max_level=None)
+    frame["hparams"] = [stable_hash(r["model"]["hyperparameters"], length=8) for r in records]
+    frame["budget"] = [budget_label(r["train"]["budget"]) for r in records]
+    frame["device"] = [device_label(r) for r in records]
+    frame["counted"] = frame["train.status"].isin(COUNTED_STATUSES)
+    return frame
 
 
-def _joined(values: Iterable[str]) -> str:
-    return " / ".join(sorted(set(values)))
+def _metric_names(group: pd.DataFrame, primary: str) -> list[str]:
+    """The primary metric first, then every other test metric any run of ``group`` reports
+    (a reported metric always has a count ``n``)."""
+    reported = {
+        column.removeprefix("metrics.test.").removesuffix(".n")
+        for column in group.columns
+        if column.startswith("metrics.test.")
+        and column.endswith(".n")
+        and group[column].notna().any()
+    }
+    return [primary, *sorted(reported - {primary})]
 
 
-def _aggregate(key: tuple[str, ...], runs: list[Record]) -> LeaderboardRow:
-    """The unranked row of one group of runs (sorted by seed)."""
+def _value(value: Any) -> Any:
+    """A pandas aggregate as a plain value (NaN as ``None``)."""
+    return None if pd.isna(value) else value
+
+
+def _row(key: tuple[Any, ...], group: pd.DataFrame) -> LeaderboardRow:
+    """The unranked row of one group of runs."""
     family, config, task, fingerprint, model, preset, hparams, budget = key
-    repeated = [
-        seed for seed, count in Counter(r["train"]["seed"] for r in runs).items() if count > 1
-    ]
-    if repeated:
-        ids = [r["run_id"] for r in runs if r["train"]["seed"] == repeated[0]]
+    group = group.sort_values(["train.seed", "run_id"])
+    repeated = group[group["train.seed"].duplicated(keep=False)]
+    if len(repeated):
         raise DataError(
-            f"runs {', '.join(ids)} are all seed {repeated[0]} of {model} ({preset}, {budget}) "
-            f"on {family}/{config}/{task}; keep one of them"
+            f"runs {', '.join(repeated['run_id'])} are all seed {repeated['train.seed'].iloc[0]} "
+            f"of {model} ({preset}, {budget}) on {family}/{config}/{task}; keep one of them"
         )
-    counted = [r for r in runs if r["train"]["status"] in COUNTED_STATUSES]
-    primary = runs[0]["primary_metric"]
-    names = [primary, *sorted({m for r in runs for m in r["metrics"]["test"]} - {primary})]
+    counted = group[group["counted"]]
+    primary = group["primary_metric"].iloc[0]
+    means = {name: f"metrics.test.{name}.mean" for name in _metric_names(group, primary)}
+    stats = (
+        counted.reindex(columns=list(means.values())).astype(float).agg(["mean", "std", "count"])
+    )
+    costs = (
+        counted.reindex(columns=["cost.train_seconds", "cost.infer_ms_per_sample", "cost.speedup"])
+        .astype(float)
+        .mean()
+    )
     return LeaderboardRow(
         family=family,
         config=config,
@@ -165,19 +187,29 @@ def _aggregate(key: tuple[str, ...], runs: list[Record]) -> LeaderboardRow:
         rank=0,
         primary_metric=primary,
         metrics={
-            m: Stat.of(r["metrics"]["test"].get(m, {}).get("mean") for r in counted) for m in names
+            name: Stat(
+                _value(stats.at["mean", column]),
+                _value(stats.at["std", column]),
+                int(stats.at["count", column]),
+            )
+            for name, column in means.items()
         },
         n=len(counted),
-        n_diverged=len(runs) - len(counted),
-        seeds=tuple(r["train"]["seed"] for r in runs),
-        run_ids=tuple(r["run_id"] for r in runs),
-        params=runs[0]["cost"]["params"],
-        train_seconds=Stat.of(r["cost"]["train_seconds"] for r in counted).mean,
-        infer_ms_per_sample=Stat.of(r["cost"]["infer_ms_per_sample"] for r in counted).mean,
-        speedup=Stat.of(r["cost"]["speedup"] for r in counted).mean,
-        source=_joined(r["dataset"]["source"] for r in runs),
-        device=_joined(device_label(r) for r in runs),
+        n_diverged=len(group) - len(counted),
+        seeds=tuple(int(seed) for seed in group["train.seed"]),
+        run_ids=tuple(group["run_id"]),
+        params=int(group["cost.params"].iloc[0]),
+        train_seconds=_value(costs["cost.train_seconds"]),
+        infer_ms_per_sample=_value(costs["cost.infer_ms_per_sample"]),
+        speedup=_value(costs["cost.speedup"]),
+        source=_joined(group["dataset.source"]),
+        device=_joined(group["device"]),
+        published=bool(group["dataset.published"].all()) if "dataset.published" in group else True,
     )
+
+
+def _joined(values: Iterable[str]) -> str:
+    return " / ".join(sorted(set(values)))
 
 
 def _rank_key(row: LeaderboardRow) -> tuple[Any, ...]:
@@ -194,70 +226,26 @@ def _rank_key(row: LeaderboardRow) -> tuple[Any, ...]:
 
 
 def leaderboard_rows(records: Sequence[Record]) -> list[LeaderboardRow]:
-    """Aggregate validated run records into ranked rows, sorted by table then rank.
+    """Aggregate validated run records (JSON form) into ranked rows, sorted by table then
+    rank.
 
     Raises :class:`DataError` when the runs of one table disagree on the primary metric,
     or when one row holds two runs of the same seed.
     """
-    primaries: dict[tuple[str, str, str], set[str]] = {}
-    groups: dict[tuple[str, ...], list[Record]] = {}
-    for record in records:
-        primaries.setdefault(_table_key(record), set()).add(record["primary_metric"])
-        groups.setdefault(_group_key(record), []).append(record)
+    if not records:
+        return []
+    frame = record_frame(records)
+    primaries = frame.groupby(TABLE)["primary_metric"].unique()
     for table, names in primaries.items():
         if len(names) > 1:
             raise DataError(
                 f"runs on {'/'.join(table)} disagree on the primary metric: {sorted(names)}"
             )
     tables: dict[tuple[str, ...], list[LeaderboardRow]] = {}
-    for key, runs in groups.items():
-        row = _aggregate(key, sorted(runs, key=lambda r: (r["train"]["seed"], r["run_id"])))
-        tables.setdefault(key[:3], []).append(row)
+    for key, group in frame.groupby(GROUP, sort=False):
+        tables.setdefault(key[:3], []).append(_row(key, group))
     return [
         replace(row, rank=rank)
         for table in sorted(tables)
         for rank, row in enumerate(sorted(tables[table], key=_rank_key), start=1)
     ]
-
-
-def leaderboard_frame(rows: Sequence[LeaderboardRow]) -> pd.DataFrame:
-    """The rows as a DataFrame: one column per field, ``<metric>.mean`` / ``<metric>.std``
-    per test metric (NaN where a row lacks it), and ``primary.mean`` / ``primary.std``."""
-    plain = [f.name for f in fields(LeaderboardRow) if f.name != "metrics"]
-    metric_names = sorted({m for row in rows for m in row.metrics})
-    columns = [
-        *plain,
-        "primary.mean",
-        "primary.std",
-        *(f"{m}.{stat}" for m in metric_names for stat in ("mean", "std")),
-    ]
-    data = []
-    for row in rows:
-        entry: dict[str, Any] = {name: getattr(row, name) for name in plain}
-        entry |= {"primary.mean": row.primary.mean, "primary.std": row.primary.std}
-        for name, stat in row.metrics.items():
-            entry |= {f"{name}.mean": stat.mean, f"{name}.std": stat.std}
-        data.append(entry)
-    return pd.DataFrame(data, columns=columns)
-
-
-def flatten_record(record: Record) -> dict[str, Any]:
-    """One record as a flat dict with dotted keys (``metrics.test.rel_l2.mean``).
-
-    Lists are kept as compact JSON text; the per-epoch ``train.history`` is left out
-    (it lives in record.json).
-    """
-    trimmed = {**record, "train": {k: v for k, v in record["train"].items() if k != "history"}}
-    flat: dict[str, Any] = {}
-    _flatten(trimmed, "", flat)
-    return flat
-
-
-def _flatten(value: Any, prefix: str, out: dict[str, Any]) -> None:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            _flatten(item, f"{prefix}.{key}" if prefix else str(key), out)
-    elif isinstance(value, list):
-        out[prefix] = json.dumps(value, separators=(",", ":"))
-    else:
-        out[prefix] = value

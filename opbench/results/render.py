@@ -6,15 +6,16 @@ line, whose date is an argument.
 
 from __future__ import annotations
 
-import csv
 import datetime
-import io
+import json
 import math
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
+
 from opbench.errors import unknown_name
-from opbench.results.leaderboard import LeaderboardRow, Record, flatten_record
+from opbench.results.leaderboard import LeaderboardRow, Record
 
 DASH = "—"
 """Shown for a missing value (a std over one seed, a metric of a diverged row)."""
@@ -63,61 +64,40 @@ def _speedup(value: float | None) -> str:
     return DASH if value is None else f"{_number(value, 3)}×"
 
 
-def _cell(text: Any) -> str:
-    """Table-cell text: ``|`` escaped, line breaks flattened."""
-    return " ".join(str(text).split()).replace("|", "\\|")
-
-
-def _table(rows: Sequence[LeaderboardRow]) -> list[str]:
-    """Markdown lines of one (config, task) table; ``rows`` are ranked and share a metric."""
+def _table(rows: Sequence[LeaderboardRow]) -> str:
+    """The Markdown of one (config, task) table; ``rows`` are ranked and share a metric."""
     primary = rows[0].primary_metric
     others = sorted({m for row in rows for m in row.metrics} - {primary})
-    header = [
-        "rank",
-        "model",
-        "preset",
-        "hparams",
-        f"{primary} (mean ± std)",
-        *others,
-        "params",
-        "train time",
-        "infer ms/sample",
-        "speedup",
-        "seeds",
-        "diverged",
-        "budget",
-        "data",
-        "source",
-        "device",
-    ]
-    align = ["---:", "---", "---", "---", "---:", *("---:" for _ in others)]
-    align += ["---:"] * 6 + ["---"] * 4
-    lines = [_row(header), _row(align)]
-    for row in rows:
-        cells = [
-            row.rank,
-            row.model,
-            row.preset,
-            row.hparams,
-            _mean_std(row.primary.mean, row.primary.std),
-            *(_number(row.metrics[m].mean if m in row.metrics else None) for m in others),
-            f"{row.params:,}",
-            _duration(row.train_seconds),
-            _number(row.infer_ms_per_sample, 3),
-            _speedup(row.speedup),
-            row.n,
-            row.n_diverged,
-            row.budget,
-            row.fingerprint[:8],
-            row.source,
-            row.device,
-        ]
-        lines.append(_row(cells))
-    return lines
+    table = pd.DataFrame(
+        {
+            "rank": row.rank,
+            "model": row.model,
+            "preset": row.preset,
+            "hparams": row.hparams,
+            f"{primary} (mean ± std)": _mean_std(row.primary.mean, row.primary.std),
+            **{m: _number(row.metrics[m].mean if m in row.metrics else None) for m in others},
+            "params": f"{row.params:,}",
+            "train time": _duration(row.train_seconds),
+            "infer ms/sample": _number(row.infer_ms_per_sample, 3),
+            "speedup": _speedup(row.speedup),
+            "seeds": row.n,
+            "diverged": row.n_diverged,
+            "budget": row.budget,
+            "data": row.fingerprint[:8],
+            "source": row.source,
+            "device": row.device,
+        }
+        for row in rows
+    )
+    text = table.astype(str).map(_cell)
+    align = ["right", "left", "left", "left", "right", *("right" for _ in others)]
+    align += ["right"] * 6 + ["left"] * 4
+    return text.to_markdown(index=False, tablefmt="pipe", colalign=align, disable_numparse=True)
 
 
-def _row(cells: Sequence[Any]) -> str:
-    return "| " + " | ".join(_cell(c) for c in cells) + " |"
+def _cell(text: str) -> str:
+    """Table-cell text: ``|`` escaped, line breaks flattened."""
+    return " ".join(text.split()).replace("|", "\\|")
 
 
 def render_markdown(
@@ -148,13 +128,14 @@ def render_markdown(
     for row in family_rows:
         tables.setdefault((row.config, row.task), []).append(row)
     for (config, task), table in sorted(tables.items()):
+        caption = "" if table[0].published else " (not a published config)"
         lines += [
             "",
-            f"## {config} / {task}",
+            f"## {config} / {task}{caption}",
             "",
             f"Primary metric: `{table[0].primary_metric}`.",
             "",
-            *_table(table),
+            _table(table),
         ]
     return "\n".join(lines) + "\n"
 
@@ -163,31 +144,40 @@ def _today() -> datetime.date:
     return datetime.datetime.now(datetime.UTC).date()
 
 
-def _csv_order(record: Record) -> tuple[Any, ...]:
-    dataset, model = record["dataset"], record["model"]
-    return (
-        dataset["family"],
-        dataset["config"],
-        dataset["task"],
-        model["name"],
-        model["preset"],
-        record["train"]["seed"],
-        record["run_id"],
-    )
+CSV_OMITTED = ("spec", "per_sample", "train.history")
+"""Record parts left out of the CSV: they live in each record file."""
 
 
 def render_csv(records: Sequence[Record]) -> str:
-    """One row per record, flattened with dotted column names; missing values are empty.
+    """One row per record, flattened with dotted column names (``pd.json_normalize``);
+    lists as compact JSON, missing values empty.
 
     Rows are sorted by dataset, model and seed; columns start with
     :data:`CSV_LEADING_COLUMNS`, then the rest in sorted order.
     """
-    flat = [flatten_record(record) for record in sorted(records, key=_csv_order)]
-    present = {key for row in flat for key in row}
-    leading = [c for c in CSV_LEADING_COLUMNS if c in present]
-    columns = leading + sorted(present - set(leading))
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(flat)
-    return out.getvalue()
+    trimmed = [_without(record, CSV_OMITTED) for record in records]
+    frame = pd.json_normalize(trimmed, sep=".").map(_csv_value)
+    frame = frame.sort_values(
+        [c for c in (*CSV_LEADING_COLUMNS[1:6], "train.seed", "run_id") if c in frame]
+    )
+    leading = [c for c in CSV_LEADING_COLUMNS if c in frame]
+    columns = leading + sorted(set(frame.columns) - set(leading))
+    return frame[columns].to_csv(index=False, lineterminator="\n")
+
+
+def _without(record: Record, paths: Sequence[str]) -> Record:
+    """``record`` without the dotted ``paths`` (a shallow copy along each path)."""
+    record = dict(record)
+    for path in paths:
+        *parents, last = path.split(".")
+        node = record
+        for part in parents:
+            node[part] = dict(node[part])
+            node = node[part]
+        node.pop(last, None)
+    return record
+
+
+def _csv_value(value: Any) -> Any:
+    """Lists as compact JSON text; everything else as it is."""
+    return json.dumps(value, separators=(",", ":")) if isinstance(value, list) else value

@@ -30,7 +30,14 @@ from typing import Any
 from opbench.errors import DataError
 from opbench.eval.metrics import METRICS
 from opbench.results.leaderboard import COUNTED_STATUSES, Record
-from opbench.results.publish import DEFAULT_ROOT, add_record, read_known_datasets
+from opbench.results.publish import (
+    DEFAULT_ROOT,
+    add_records,
+    locked,
+    read_known_datasets,
+    with_dataset,
+    write_known_datasets,
+)
 from opbench.results.record import read_record
 
 MAX_ERROR = 1e3
@@ -43,15 +50,16 @@ only), rather than a per-sample error ≥ 0."""
 SUMMARY_FIELDS = ("mean", "std", "median", "min", "max", "n")
 
 
-def submission_problems(record: Record, root: Path = DEFAULT_ROOT) -> list[str]:
-    """Everything that keeps a schema-valid ``record`` off the board at ``root``."""
-    return [*_dataset_problems(record, root), *_metric_problems(record), *_cost_problems(record)]
+def submission_problems(record: Record, known: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Everything that keeps a schema-valid ``record`` (JSON form) off a board whose
+    ``datasets.json`` holds ``known``."""
+    return [*_dataset_problems(record, known), *_metric_problems(record), *_cost_problems(record)]
 
 
-def _dataset_problems(record: Record, root: Path) -> list[str]:
+def _dataset_problems(record: Record, datasets: dict[str, list[dict[str, Any]]]) -> list[str]:
     dataset = record["dataset"]
     key = f"{dataset['family']}/{dataset['config']}"
-    known = read_known_datasets(root).get(key)
+    known = datasets.get(key)
     if not known:
         return [f"dataset.config: the leaderboard has no dataset {key!r} (see datasets.json)"]
     accepted = [entry["fingerprint"] for entry in known]
@@ -121,19 +129,33 @@ def _cost_problems(record: Record) -> list[str]:
     ]
 
 
-def submit(paths: Sequence[Path], root: Path = DEFAULT_ROOT) -> list[Path]:
+def submit(
+    paths: Sequence[Path], root: Path = DEFAULT_ROOT, accept_dataset: str | None = None
+) -> list[Path]:
     """Check every record in ``paths``, then add them all to ``root/records/``; return where
     they went.
 
-    Raises :class:`DataError` listing every problem of every record; nothing is written
-    then, so a batch goes on the board whole or not at all.
+    ``accept_dataset`` (maintainers) first lists each record's dataset in ``datasets.json``
+    with that description. Everything is checked under the root's lock before anything is
+    written: on any problem a :class:`DataError` lists every problem of every record and
+    neither the records nor ``datasets.json`` change, so a batch goes on the board whole or
+    not at all.
     """
-    records = [(path, read_record(Path(path))) for path in paths]
-    problems = [
-        f"{path}: {problem}"
-        for path, record in records
-        for problem in submission_problems(record, root)
-    ]
-    if problems:
-        raise DataError("\n".join(problems))
-    return [add_record(record, root) for _, record in records]
+    records = [(path, read_record(Path(path)).to_json()) for path in paths]
+    with locked(root):
+        known = read_known_datasets(root)
+        accepted = known
+        if accept_dataset is not None:
+            for _, record in records:
+                accepted = with_dataset(accepted, record, accept_dataset)
+        problems = [
+            f"{path}: {problem}"
+            for path, record in records
+            for problem in submission_problems(record, accepted)
+        ]
+        if problems:
+            raise DataError("\n".join(problems))
+        added = add_records([record for _, record in records], root)
+        if accepted != known:
+            write_known_datasets(accepted, root)
+    return added

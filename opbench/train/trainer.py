@@ -1,6 +1,7 @@
 """One training loop for every model.
 
-Seeded (torch, numpy, Python), float32, optimiser and per-step schedule from
+Seeded (torch, numpy, Python), float32, optimiser and per-step learning-rate scheduler
+(:mod:`opbench.train.optim`, looked up when the trainer is built) from
 :class:`~opbench.config.TrainConfig`, loss on normalised outputs, gradient clipping, the
 best checkpoint chosen on the **validation** split's primary metric (physical units),
 early stopping, a resumable checkpoint after every epoch, NaN/Inf detection that stops the
@@ -24,14 +25,13 @@ import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from opbench import checkpoint
+from opbench.checkpoint import CheckpointMeta, TrainState
 from opbench.config import TrainConfig
-from opbench.data.base import PhysicsMetric, SampleSet
-from opbench.errors import ConfigError
+from opbench.data.base import MetricFn, SampleSet
+from opbench.errors import ConfigError, DataError
 from opbench.eval.evaluator import predict
-from opbench.eval.metrics import METRICS
-from opbench.models.base import FittedModel
 from opbench.models.surrogate import Surrogate
-from opbench.train import checkpoint
 from opbench.train.distributed import Distributed
 from opbench.train.losses import LOSSES
 from opbench.train.optim import OPTIMIZERS, SCHEDULES
@@ -40,12 +40,6 @@ LAST = "last.safetensors"
 BEST = "best.safetensors"
 
 EpochCallback = Callable[[int, "Trainer"], None]
-
-
-def _registered(name: str) -> PhysicsMetric:
-    """A registered metric as ``fn(prediction, batch)``."""
-    metric = METRICS.get(name)
-    return lambda prediction, batch: metric(prediction, batch["y"], batch.get("mask"))
 
 
 def seed_everything(seed: int) -> None:
@@ -75,10 +69,12 @@ class Trainer:
     Args:
         surrogate: the model between its normalisers.
         config: trainer settings.
-        primary_metric: validation metric (lower is better), computed in physical units.
+        metric: the validation metric ``fn(prediction, batch)`` (lower is better, physical
+            units): the task's primary metric.
         checkpoint_dir: where ``last.safetensors`` (resumable state) and
             ``best.safetensors`` (best weights) are written.
-        model_meta: JSON stored with every checkpoint (model name, hyperparameters, task).
+        model_meta: the metadata stored with every checkpoint (model name, hyperparameters,
+            task, version).
         seed: run seed; epoch ``e`` shuffles with a generator seeded by (seed, e).
         device: torch device.
         progress: show a progress bar.
@@ -87,8 +83,6 @@ class Trainer:
             :mod:`opbench.train.distributed`); rank 0 writes the checkpoints.
         physics_loss: the dataset's residual loss on physical predictions, weighted by
             ``config.physics_weight``.
-        family_metrics: the dataset's own per-sample metrics ``fn(prediction, batch)``; the
-            primary metric is looked up there first, then in the metric registry.
     """
 
     def __init__(
@@ -96,23 +90,19 @@ class Trainer:
         surrogate: Surrogate,
         config: TrainConfig,
         *,
-        primary_metric: str,
+        metric: MetricFn,
         checkpoint_dir: Path,
-        model_meta: dict[str, Any],
+        model_meta: CheckpointMeta,
         seed: int,
         device: torch.device,
         progress: bool = True,
         callbacks: Sequence[EpochCallback] = (),
         distributed: Distributed | None = None,
         physics_loss: Callable[[torch.Tensor, dict[str, torch.Tensor]], torch.Tensor] | None = None,
-        family_metrics: dict[str, PhysicsMetric] | None = None,
     ) -> None:
         self.surrogate = surrogate.to(device)
         self.config = config
-        family_metrics = family_metrics or {}
-        self.metric: PhysicsMetric = family_metrics.get(primary_metric) or _registered(
-            primary_metric
-        )
+        self.metric = metric
         self.checkpoint_dir = checkpoint_dir
         self.model_meta = model_meta
         self.seed = seed
@@ -124,7 +114,8 @@ class Trainer:
             raise ConfigError("train.physics_weight > 0 but this dataset defines no physics loss")
         self.physics_loss = physics_loss
         self.loss_fn = LOSSES.get(config.loss)
-        self.schedule = SCHEDULES.get(config.schedule)
+        self.make_optimizer = OPTIMIZERS.get(config.optimizer)
+        self.make_scheduler = SCHEDULES.get(config.schedule)
 
     @property
     def best_path(self) -> Path:
@@ -140,13 +131,13 @@ class Trainer:
     def _save_best(self, epoch: int, val_value: float) -> None:
         if not self.distributed.is_main:
             return
-        meta = {**self.model_meta, "epoch": epoch, "val": val_value}
+        meta = self.model_meta.model_copy(update={"epoch": epoch, "val": val_value})
         checkpoint.save_checkpoint(self.best_path, checkpoint.module_tensors(self.surrogate), meta)
 
     def fit(self, train: SampleSet, val: SampleSet) -> TrainResult:
         """Train from scratch, or resume from ``checkpoint_dir/last.safetensors`` if present."""
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
-        if isinstance(self.surrogate.net, FittedModel):
+        if self.surrogate.flags.fitted:
             return self._fit_closed_form(train, val)
         return self._train(train, val)
 
@@ -170,56 +161,67 @@ class Trainer:
     def _train(self, train: SampleSet, val: SampleSet) -> TrainResult:
         config = self.config
         parameters = [p for p in self.surrogate.parameters() if p.requires_grad]
-        optimizer = OPTIMIZERS.get(config.optimizer)(parameters, config)
+        optimizer = self.make_optimizer(parameters, config)
         steps_per_epoch = math.ceil(len(train) / config.batch_size)
         total_steps = max(1, config.epochs * steps_per_epoch)
 
-        state = self._resume(optimizer) if (self.checkpoint_dir / LAST).is_file() else None
-        if state is None:
+        resumed = self._resume(optimizer) if (self.checkpoint_dir / LAST).is_file() else None
+        if resumed is None:
             seed_everything(self.seed)
             self.surrogate.fit_normalizers(
                 train.tensors["x"], train.tensors["y"], train.tensors.get("valid")
             )
             self.surrogate.to(self.device)
-            state = {
-                "epoch": -1,
-                "step": 0,
-                "best_val": math.inf,
-                "best_epoch": None,
-                "history": [],
-                "train_seconds": 0.0,
-                "stale_epochs": 0,
-                "status": "ok",
-            }
+        state = resumed or TrainState(
+            epoch=-1,
+            step=0,
+            best_val=math.inf,
+            history=[],
+            train_seconds=0.0,
+            stale_epochs=0,
+            status="ok",
+        )
+        status, step, best_val, best_epoch = (
+            state.status,
+            state.step,
+            state.best_val,
+            state.best_epoch,
+        )
+        stale_epochs, train_seconds = state.stale_epochs, state.train_seconds
+        history: list[dict[str, Any]] = [dict(entry) for entry in state.history]
 
-        status = state["status"]
+        # Schedules follow whichever budget binds first: the epochs or the wall clock.
+        budget_seconds = config.max_minutes * 60 if config.max_minutes else math.inf
+        epoch_start = time.perf_counter()
+
+        def elapsed() -> float:
+            return train_seconds + time.perf_counter() - epoch_start
+
+        def progress(done: int) -> float:
+            return max(done / total_steps, elapsed() / budget_seconds)
+
+        scheduler = self.make_scheduler(optimizer, config, total_steps, progress, step)
         model = self.distributed.wrap(self.surrogate, self.device)
-        history: list[dict[str, Any]] = state["history"]
         autocast = (
             torch.autocast("cuda", dtype=torch.bfloat16)
             if config.amp and self.device.type == "cuda"
             else nullcontext()
         )
-        # Schedules follow whichever budget binds first: the epochs or the wall clock.
-        budget_seconds = config.max_minutes * 60 if config.max_minutes else math.inf
-        first_epoch = state["epoch"] + 1
+        first_epoch = state.epoch + 1
         samples_seen = 0
         seconds_this_session = 0.0
 
         with self._progress_bar(config.epochs, first_epoch) as bar:
             for epoch in range(first_epoch, config.epochs):
-                if status != "ok" or state["stale_epochs"] >= (config.patience or math.inf):
+                if status != "ok" or stale_epochs >= (config.patience or math.inf):
                     break
                 epoch_start = time.perf_counter()
                 model.train()
                 generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
                 losses = []
+                lr = scheduler.get_last_lr()[0]
                 for batch in train.batches(config.batch_size, shuffle=True, generator=generator):
-                    elapsed = state["train_seconds"] + time.perf_counter() - epoch_start
-                    progress = max(state["step"] / total_steps, elapsed / budget_seconds)
-                    lr = config.lr * self.schedule(progress, config)
-                    for group in optimizer.param_groups:
-                        group["lr"] = lr
+                    lr = scheduler.get_last_lr()[0]
                     global_size = batch["y"].shape[0]
                     batch = self.distributed.shard(batch)
                     batch = {name: t.to(self.device) for name, t in batch.items()}
@@ -235,11 +237,11 @@ class Trainer:
                     if config.grad_clip is not None:
                         torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip)
                     optimizer.step()
-                    state["step"] += 1
+                    step += 1
+                    scheduler.step()
                     losses.append(loss.item())
                     samples_seen += global_size
-                    elapsed = state["train_seconds"] + time.perf_counter() - epoch_start
-                    (over_budget,) = self.distributed.any(elapsed > budget_seconds)
+                    (over_budget,) = self.distributed.any(elapsed() > budget_seconds)
                     if over_budget:
                         status = "budget"
                         break
@@ -249,7 +251,8 @@ class Trainer:
                     status = "diverged"
                 epoch_seconds = time.perf_counter() - epoch_start
                 seconds_this_session += epoch_seconds
-                state["train_seconds"] += epoch_seconds
+                train_seconds += epoch_seconds
+                epoch_start = time.perf_counter()
                 history.append(
                     {
                         "epoch": epoch,
@@ -261,12 +264,21 @@ class Trainer:
                 )
                 if status == "diverged":
                     break
-                if val_value < state["best_val"]:
-                    state.update(best_val=val_value, best_epoch=epoch, stale_epochs=0)
+                if val_value < best_val:
+                    best_val, best_epoch, stale_epochs = val_value, epoch, 0
                     self._save_best(epoch, val_value)
                 else:
-                    state["stale_epochs"] += 1
-                state.update(epoch=epoch, history=history, status=status)
+                    stale_epochs += 1
+                state = TrainState(
+                    epoch=epoch,
+                    step=step,
+                    best_val=best_val,
+                    best_epoch=best_epoch,
+                    history=history,
+                    train_seconds=train_seconds,
+                    stale_epochs=stale_epochs,
+                    status=status,
+                )
                 self._save_last(optimizer, state)
                 bar.update(
                     bar.task_ids[0],
@@ -277,15 +289,14 @@ class Trainer:
                 for callback in self.callbacks:
                     callback(epoch, self)
 
-        best_val = state["best_val"] if math.isfinite(state["best_val"]) else None
         throughput = samples_seen / seconds_this_session if seconds_this_session else None
         stopped_early = status == "ok" and len(history) < config.epochs
         return TrainResult(
             status,
             len(history),
-            state["best_epoch"],
-            best_val,
-            state["train_seconds"],
+            best_epoch,
+            best_val if math.isfinite(best_val) else None,
+            train_seconds,
             throughput,
             history,
             stopped_early,
@@ -303,7 +314,7 @@ class Trainer:
             loss = loss + config.physics_weight * self.physics_loss(physical, batch)
         return loss
 
-    def _save_last(self, optimizer: torch.optim.Optimizer, state: dict[str, Any]) -> None:
+    def _save_last(self, optimizer: torch.optim.Optimizer, state: TrainState) -> None:
         if not self.distributed.is_main:
             return
         optimizer_tensors, optimizer_meta = checkpoint.optimizer_state(optimizer)
@@ -313,21 +324,20 @@ class Trainer:
             **optimizer_tensors,
             **rng_tensors,
         }
-        meta = {
-            **self.model_meta,
-            "train_state": state,
-            "optimizer": optimizer_meta,
-            "rng": rng_meta,
-        }
+        meta = self.model_meta.model_copy(
+            update={"train_state": state, "optimizer": optimizer_meta, "rng": rng_meta}
+        )
         checkpoint.save_checkpoint(self.checkpoint_dir / LAST, tensors, meta)
 
-    def _resume(self, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+    def _resume(self, optimizer: torch.optim.Optimizer) -> TrainState:
         tensors, meta = checkpoint.load_checkpoint(self.checkpoint_dir / LAST)
+        if meta.train_state is None or meta.optimizer is None or meta.rng is None:
+            raise DataError(f"{self.checkpoint_dir / LAST}: not a resumable checkpoint")
         checkpoint.load_module_tensors(self.surrogate, tensors, "model.")
         self.surrogate.to(self.device)
-        checkpoint.load_optimizer_state(optimizer, tensors, meta["optimizer"])
-        checkpoint.set_rng_state(tensors, meta["rng"])
-        return meta["train_state"]
+        checkpoint.load_optimizer_state(optimizer, tensors, meta.optimizer)
+        checkpoint.set_rng_state(tensors, meta.rng)
+        return meta.train_state
 
     def _progress_bar(self, epochs: int, done: int) -> Progress:
         bar = Progress(

@@ -10,14 +10,14 @@ per simulation per step; validation and test use every node. Scores: :mod:`.scor
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
+from pydantic import Field
 
-from opbench.config import require_int
+from opbench.config import DataOptions, Seed, Size, validated
 from opbench.data import DATASETS
 from opbench.data.airfrans import samples, scoring
 from opbench.data.airfrans.files import Simulation, read_manifest, read_simulation
@@ -28,8 +28,10 @@ from opbench.data.airfrans.generate import (
     GenerationReport,
     generate,
 )
+from opbench.data.airfrans.metadata import AirfRANSInfo
 from opbench.data.base import Benchmark, SampleSet, ValidationReport
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
+from opbench.data.metadata import FileInfo
 from opbench.errors import ConfigError, DataError, unknown_name
 from opbench.io import stable_hash
 from opbench.tasks import TaskSpec
@@ -40,8 +42,7 @@ REFERENCE_POINTS = 32_000
 GENERATION_OPTIONS = ("n_train", "n_test", "n_around", "n_normal")
 
 
-@dataclass(frozen=True)
-class AirfRANSOptions:
+class AirfRANSOptions(DataOptions):
     """AirfRANS data options (``--set data.<name>=value``).
 
     Attributes:
@@ -53,16 +54,12 @@ class AirfRANSOptions:
         seed: the generator seed.
     """
 
-    n_points: int | None = None
-    n_train: int | None = None
-    n_test: int | None = None
-    n_around: int | None = None
-    n_normal: int | None = None
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        require_int("data.n_points", self.n_points, 1, optional=True)
-        self.generation()
+    n_points: Size | None = None
+    n_train: Annotated[int, Field(strict=True, ge=2)] | None = None
+    n_test: Size | None = None
+    n_around: Annotated[int, Field(strict=True, ge=40)] | None = None
+    n_normal: Annotated[int, Field(strict=True, ge=8)] | None = None
+    seed: Seed = 0
 
     def generation(self) -> GenerationOptions:
         given = {name: getattr(self, name) for name in GENERATION_OPTIONS}
@@ -90,6 +87,7 @@ class AirfRANSFamily:
     default_config = "full"
     default_task = "fields"
     options_type = AirfRANSOptions
+    info_type = AirfRANSInfo
     generate_options = (*GENERATION_OPTIONS, "seed", "workers")
 
     def configs(self) -> list[str]:
@@ -98,15 +96,16 @@ class AirfRANSFamily:
     def tasks(self) -> list[str]:
         return list(TASKS)
 
-    def check_config(self, config: str) -> None:
+    def check_config(self, config: str) -> bool:
         if config not in CONFIGS:
             raise unknown_name("AirfRANS config", config, CONFIGS)
+        return True
 
     def generate(self, config: str, root: Path, **options: Any) -> GenerationReport:
         """Generate an AirfRANS-style dataset (all seven manifest lists) under ``root``."""
         self.check_config(config)
         workers = options.pop("workers", None)
-        return generate(Path(root), GenerationOptions(**options), workers)
+        return generate(Path(root), validated(GenerationOptions, options, ""), workers)
 
     def validate(self, config: str, data_dir: Path) -> ValidationReport:
         """Read every simulation of the config's splits; report sizes and the true force
@@ -223,48 +222,44 @@ def _benchmark(
         spatial_shape=None,
         periodic=False,
         boundary="no-slip wall, freestream far field",
-        metrics=("mse",),
+        metrics=("mse", *metrics),
         primary_metric="vol_mse",
-        extra={
-            "coordinate_fields": ["x", "y", "distance", "n_x", "n_y"],
-            "family_metrics": ["vol_mse"],
-            "box": [-2.0, 4.0, -1.5, 1.5],
-            "plot_window": [-0.4, 1.6, -0.5, 0.5],
-        },
+        coordinate_fields=("x", "y", "distance", "n_x", "n_y"),
+        bounding_box=(-2.0, 4.0, -1.5, 1.5),
+        plot_window=(-0.4, 1.6, -0.5, 0.5),
     )
-    info = {
-        "family": "airfrans",
-        "config": config,
-        "task": task,
-        "source": "generated" if generated else "real",
-        "generator_version": None if sidecar is None else sidecar.get("generator_version"),
-        "generator": sidecar,
-        "files": {
-            split: {
-                "path": str(root / "manifest.json"),
-                "sha256": _names_hash(names[split]),
-                "n_samples": len(names[split]),
-            }
+    info = AirfRANSInfo(
+        family="airfrans",
+        config=config,
+        task=task,
+        source="generated" if generated else "real",
+        generator_version=None if sidecar is None else sidecar.get("generator_version"),
+        generator=sidecar,
+        files={
+            split: FileInfo(
+                path=str(root / "manifest.json"),
+                sha256=_names_hash(names[split]),
+                n_samples=len(names[split]),
+            )
             for split in ("train", "val", "test")
         },
-        "fingerprint": stable_hash([names[s] for s in ("train", "val", "test")]),
-        "split": {
+        fingerprint=stable_hash([names[s] for s in ("train", "val", "test")]),
+        split={
             **{split: len(names[split]) for split in ("train", "val", "test")},
-            "unit": "simulation",
             "method": (
                 "manifest <config>_train without its last int(0.1 n) (validation); test = "
                 "<config>_test (scarce: full_test)"
             ),
         },
-        "n_points": n_points,
-        "nodes": {"max": n_max, "min": int(min(len(s.points) for s in simulations))},
-        "scored_fields": list(scored),
-        "target_std": std.tolist(),
-        "true_coefficients": {
-            "cd_range": [float(true[:, 0].min()), float(true[:, 0].max())],
-            "cl_range": [float(true[:, 1].min()), float(true[:, 1].max())],
+        n_points=n_points,
+        nodes={"max": n_max, "min": int(min(len(s.points) for s in simulations))},
+        scored_fields=list(scored),
+        target_std=std.tolist(),
+        true_coefficients={
+            "cd_range": (float(true[:, 0].min()), float(true[:, 0].max())),
+            "cl_range": (float(true[:, 1].min()), float(true[:, 1].max())),
         },
-    }
+    )
     return Benchmark(
         family="airfrans",
         config=config,
@@ -275,7 +270,7 @@ def _benchmark(
             "test": SampleSet(tensors["test"]),
         },
         info=info,
-        physics_metrics=metrics,
+        metrics=metrics,
         set_metrics=forces.set_metrics(test_sims),
     )
 

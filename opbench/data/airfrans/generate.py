@@ -33,14 +33,15 @@ import functools
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 
-from opbench.config import require_int
+from opbench.config import Seed, Size, StrictModel
 from opbench.data.airfrans import naca, panel
 from opbench.data.airfrans.boundary_layer import NU, solve_boundary_layer
 from opbench.data.airfrans.files import Boundary, Wall, write_manifest, write_simulation
@@ -58,23 +59,17 @@ FIRST_CELL = 1e-5
 linear part of the profile covers it."""
 
 
-@dataclass(frozen=True)
-class GenerationOptions:
+class GenerationOptions(StrictModel):
     """Simulations (``full_train`` / ``full_test``), mesh size, seed."""
 
-    n_train: int = 64
-    n_test: int = 16
-    n_around: int = N_PANELS
-    n_normal: int = 64
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        minimum = {"n_train": 2, "n_test": 1, "n_around": 40, "n_normal": 8, "seed": 0}
-        for name, low in minimum.items():
-            require_int(name, getattr(self, name), low)
+    n_train: Annotated[int, Field(strict=True, ge=2)] = 64
+    n_test: Size = 16
+    n_around: Annotated[int, Field(strict=True, ge=40)] = N_PANELS
+    n_normal: Annotated[int, Field(strict=True, ge=8)] = 64
+    seed: Seed = 0
 
     def key(self) -> dict[str, Any]:
-        return asdict(self)
+        return self.model_dump()
 
 
 @dataclass(frozen=True)

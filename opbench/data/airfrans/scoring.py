@@ -26,10 +26,10 @@ from torch import Tensor
 
 from opbench.data.airfrans.forces import WallStencil, force_coefficients
 from opbench.data.airfrans.samples import OUTPUTS
-from opbench.data.base import Batch, PhysicsMetric, SetMetric
+from opbench.data.base import Batch, MetricFn, SetMetric
 
 
-def _field_mse(field: int, std: float, region: str) -> PhysicsMetric:
+def _field_mse(field: int, std: float, region: str) -> MetricFn:
     def metric(prediction: Tensor, batch: Batch) -> Tensor:
         surface = batch["surface"][:, 0] > 0
         nodes = (batch["valid"][:, 0] > 0) & (surface if region == "surf" else ~surface)
@@ -39,16 +39,16 @@ def _field_mse(field: int, std: float, region: str) -> PhysicsMetric:
     return metric
 
 
-def _mean_of(metrics: Sequence[PhysicsMetric]) -> PhysicsMetric:
+def _mean_of(metrics: Sequence[MetricFn]) -> MetricFn:
     def metric(prediction: Tensor, batch: Batch) -> Tensor:
         return torch.stack([m(prediction, batch) for m in metrics]).mean(dim=0)
 
     return metric
 
 
-def field_metrics(std: Tensor, scored: Sequence[str]) -> dict[str, PhysicsMetric]:
+def field_metrics(std: Tensor, scored: Sequence[str]) -> dict[str, MetricFn]:
     """``vol_mse``, ``surf_mse`` and per-field ``vol_mse_<f>``, ``surf_mse_<f>``."""
-    metrics: dict[str, PhysicsMetric] = {}
+    metrics: dict[str, MetricFn] = {}
     for region in ("vol", "surf"):
         per_field = {
             f"{region}_mse_{name}": _field_mse(OUTPUTS.index(name), float(std[i]), region)
@@ -89,8 +89,8 @@ class Forces:
             )
         return out
 
-    def metrics(self) -> dict[str, PhysicsMetric]:
-        def coefficient(column: int, relative: bool) -> PhysicsMetric:
+    def metrics(self) -> dict[str, MetricFn]:
+        def coefficient(column: int, relative: bool) -> MetricFn:
             def metric(prediction: Tensor, batch: Batch) -> Tensor:
                 value = self.coefficients(prediction, batch)[:, column]
                 if not relative:

@@ -15,12 +15,13 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
+from pydantic import Field
 
-from opbench.config import require_int
+from opbench.config import DataOptions, PositiveFloat, Seed, Size, validated
 from opbench.data import DATASETS
 from opbench.data.base import Benchmark, ValidationReport
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
@@ -34,10 +35,12 @@ from opbench.data.cfdbench.generate import (
     GenerationReport,
     generate,
 )
+from opbench.data.cfdbench.metadata import CFDBenchInfo
 from opbench.data.cfdbench.physics import divergence
 from opbench.data.cfdbench.problems import PROBLEMS, Problem
 from opbench.data.cfdbench.samples import CaseFrames, ParamScaler
 from opbench.data.cfdbench.solver import simulate
+from opbench.data.metadata import FileInfo
 from opbench.errors import ConfigError, DataError
 from opbench.io import stable_hash
 from opbench.registry import Registry
@@ -53,12 +56,7 @@ SPLIT_METHOD = (
 GENERATION_OPTIONS = ("n_cases", "frames", "frame_size", "solver_cells")
 
 
-def _positive(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-
-
-@dataclass(frozen=True)
-class CFDBenchOptions:
+class CFDBenchOptions(DataOptions):
     """CFDBench data options (``--set data.<name>=value``).
 
     Attributes:
@@ -73,33 +71,20 @@ class CFDBenchOptions:
         rollout_steps: steps of the multi-step test.
     """
 
-    n_cases: int | None = None
-    frames: int | None = None
-    frame_size: int | None = None
-    solver_cells: int | None = None
-    seed: int = 0
-    delta_t: float = 0.1
-    frame_dt: float | None = None
-    steady_tol: float = 1e-3
-    rollout_steps: int = 20
-
-    def __post_init__(self) -> None:
-        for name in ("delta_t", "steady_tol"):
-            if not _positive(getattr(self, name)):
-                raise ConfigError(f"data.{name} must be a number > 0, got {getattr(self, name)!r}")
-        if self.frame_dt is not None and not _positive(self.frame_dt):
-            raise ConfigError(f"data.frame_dt must be a number > 0 or unset, got {self.frame_dt!r}")
-        require_int("data.rollout_steps", self.rollout_steps, 1)
-        self.generation()  # checks the generation options
+    n_cases: Size | None = None
+    frames: Annotated[int, Field(strict=True, ge=2)] | None = None
+    frame_size: Annotated[int, Field(strict=True, ge=4)] | None = None
+    solver_cells: Annotated[int, Field(strict=True, ge=8)] | None = None
+    seed: Seed = 0
+    delta_t: PositiveFloat = 0.1
+    frame_dt: PositiveFloat | None = None
+    steady_tol: PositiveFloat = 1e-3
+    rollout_steps: Size = 20
 
     def generation(self) -> GenerationOptions:
-        defaults = GenerationOptions()
+        given = {name: getattr(self, name) for name in GENERATION_OPTIONS}
         return GenerationOptions(
-            n_cases=defaults.n_cases if self.n_cases is None else self.n_cases,
-            frames=defaults.frames if self.frames is None else self.frames,
-            frame_size=defaults.frame_size if self.frame_size is None else self.frame_size,
-            solver_cells=self.solver_cells,
-            seed=self.seed,
+            **{name: value for name, value in given.items() if value is not None}, seed=self.seed
         )
 
 
@@ -128,7 +113,7 @@ def _frame_dt(options: CFDBenchOptions, sidecars: dict[str, dict | None], proble
     return problem.published_frame_dt, "published spacing"
 
 
-def _subset_files(folder: Path, files: list[CaseFiles]) -> dict[str, dict[str, Any]]:
+def _subset_files(folder: Path, files: list[CaseFiles]) -> dict[str, FileInfo]:
     """Per subset: its folder, a SHA-256 over every case (name, u, v, case.json) in case
     order, and the number of cases: the record's ``dataset.files``."""
     digests: dict[str, Any] = {}
@@ -141,11 +126,9 @@ def _subset_files(folder: Path, files: list[CaseFiles]) -> dict[str, dict[str, A
         digest.update(json.dumps(f.case, sort_keys=True).encode())
         counts[f.subset] = counts.get(f.subset, 0) + 1
     return {
-        subset: {
-            "path": str(folder / subset),
-            "sha256": digest.hexdigest(),
-            "n_samples": counts[subset],
-        }
+        subset: FileInfo(
+            path=str(folder / subset), sha256=digest.hexdigest(), n_samples=counts[subset]
+        )
         for subset, digest in digests.items()
     }
 
@@ -178,6 +161,7 @@ class CFDBenchFamily:
     default_config = "cavity/bc"
     default_task = "autoregressive"
     options_type = CFDBenchOptions
+    info_type = CFDBenchInfo
     generate_options = (*GENERATION_OPTIONS, "seed", "workers")
 
     def configs(self) -> list[str]:
@@ -186,14 +170,17 @@ class CFDBenchFamily:
     def tasks(self) -> list[str]:
         return TASKS.names()
 
-    def check_config(self, config: str) -> None:
+    def check_config(self, config: str) -> bool:
+        """Every valid config draws from the published problems and subsets."""
         parse_config(config)
+        return True
 
     def generate(self, config: str, root: Path, **options: Any) -> GenerationReport:
         """Generate ``root/<problem>/<subset>/`` (options: n_cases, frames, frame_size,
         solver_cells, seed, workers)."""
         workers = options.pop("workers", None)
-        return generate(parse_config(config), Path(root), GenerationOptions(**options), workers)
+        generation = validated(GenerationOptions, options, "")
+        return generate(parse_config(config), Path(root), generation, workers)
 
     def validate(self, config: str, data_dir: Path) -> ValidationReport:
         """Read every case (keys, shapes, dtypes, finiteness in the fluid) and report the
@@ -265,25 +252,28 @@ class CFDBenchFamily:
                 )
             root = Path(data_dir)
         cases = _read_cases(cfg, problem_dir(root, cfg.problem), options, test_only)
-        benchmark = build(cases, options)
-        benchmark.info = {**cases.info(self.name, task), **benchmark.info}
-        return benchmark
+        return build(cases, options)
 
 
 @dataclass
 class _Cases:
-    """A config's cases, split and padded, with the time step they define."""
+    """A config's cases, split and padded, with the time step they define.
+
+    ``keys`` is the case split of the whole config (test-only loads keep no training or
+    validation frames, but the split and the parameter scaler still come from all cases).
+    """
 
     config: CFDBenchConfig
     problem: Problem
     folder: Path
+    keys: dict[str, list[str]]
     frames: dict[str, list[CaseFrames]]
     sidecars: dict[str, dict[str, Any] | None]
     frame_dt: float
     frame_dt_source: str
     k: int
     scaler: ParamScaler
-    files: dict[str, dict[str, Any]]
+    files: dict[str, FileInfo]
 
     @property
     def delta_t(self) -> float:
@@ -291,47 +281,47 @@ class _Cases:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.frames["train"][0].mask.shape
+        return self.frames["test"][0].mask.shape
 
-    def info(self, family: str, task: str) -> dict[str, Any]:
-        """The record's dataset section, before the task adds its own entries."""
+    def info(self, task: str, **task_fields: Any) -> CFDBenchInfo:
+        """The record's dataset section, with the task's own fields."""
         sidecars = self.sidecars
-        return {
-            "family": family,
-            "config": self.config.name,
-            "task": task,
-            "source": "real" if all(s is None for s in sidecars.values()) else "generated",
-            "generator_version": next(
+        return CFDBenchInfo(
+            family="cfdbench",
+            config=self.config.name,
+            task=task,
+            source="real" if all(s is None for s in sidecars.values()) else "generated",
+            generator_version=next(
                 (s.get("generator_version") for s in sidecars.values() if s), None
             ),
-            "generator": {s: c for s, c in sidecars.items() if c is not None} or None,
-            "files": self.files,
-            "fingerprint": stable_hash(
+            generator={s: c for s, c in sidecars.items() if c is not None} or None,
+            files=self.files,
+            fingerprint=stable_hash(
                 [
-                    {subset: f["sha256"] for subset, f in self.files.items()},
-                    [[c.key for c in self.frames[name]] for name in samples.SPLITS],
+                    {subset: f.sha256 for subset, f in self.files.items()},
+                    [self.keys[name] for name in samples.SPLITS],
                 ]
             ),
-            "split": {
-                **{name: len(self.frames[name]) for name in samples.SPLITS},
-                "unit": "case",
+            split={
+                **{name: len(self.keys[name]) for name in samples.SPLITS},
                 "method": SPLIT_METHOD,
-                "test_cases": [c.key for c in self.frames["test"]],
+                "test_cases": self.keys["test"],
             },
-            "time": {
+            time={
                 "frame_dt": self.frame_dt,
                 "frame_dt_source": self.frame_dt_source,
                 "k": self.k,
                 "delta_t": self.delta_t,
             },
-            "frame_shape": list(self.shape),
-            "params": {
+            frame_shape=list(self.shape),
+            params={
                 "keys": list(self.problem.param_keys),
                 "scaling": "standardised with the training split's mean and std",
                 "mean": self.scaler.mean.tolist(),
                 "std": self.scaler.std.tolist(),
             },
-        }
+            **task_fields,
+        )
 
 
 def _read_cases(
@@ -346,14 +336,13 @@ def _read_cases(
             f"{', '.join(f'{len(v)} {k}' for k, v in split.items())}; every split needs a "
             f"case (round(0.8 n) / round(0.1 n) / rest: at least 8 cases)"
         )
-    kept = ("train", "test") if test_only else samples.SPLITS
-    frames = {
-        name: [samples.case_frames(f, problem) for f in split[name]] if name in kept else []
-        for name in samples.SPLITS
-    }
+    frames = {name: [samples.case_frames(f, problem) for f in split[name]] for name in split}
     shapes = {c.mask.shape for cases in frames.values() for c in cases}
     if len(shapes) > 1:
         raise DataError(f"{folder}: cases differ in frame shape {sorted(shapes)}")
+    scaler = ParamScaler.fit(frames["train"])
+    if test_only:
+        frames = {name: cases if name == "test" else [] for name, cases in frames.items()}
     sidecars = {s: read_sidecar(folder / s) for s in cfg.split_order}
     frame_dt, frame_dt_source = _frame_dt(options, sidecars, problem)
     k = round(options.delta_t / frame_dt)
@@ -365,12 +354,13 @@ def _read_cases(
         cfg,
         problem,
         folder,
+        {name: [f.key for f in split[name]] for name in samples.SPLITS},
         frames,
         sidecars,
         frame_dt,
         frame_dt_source,
         k,
-        ParamScaler.fit(frames["train"]),
+        scaler,
         _subset_files(folder, files),
     )
 
@@ -384,7 +374,7 @@ def _autoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
         )
         for name in samples.SPLITS
     }
-    if cases.frames["val"] and (pairs["train"].kept == 0 or pairs["val"].kept == 0):
+    if cases.frames["train"] and (pairs["train"].kept == 0 or pairs["val"].kept == 0):
         raise DataError(
             f"{cases.config.name}: no training or validation pairs remain (k = {k} frames, "
             f"steady-state cut-off {options.steady_tol}); generate more frames"
@@ -398,27 +388,24 @@ def _autoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
         spatial_shape=cases.shape,
         periodic=False,
         boundary="no-slip walls, inlet/lid velocity (padding and mask)",
-        metrics=AUTOREGRESSIVE_METRICS,
+        metrics=(*AUTOREGRESSIVE_METRICS, "divergence"),
         primary_metric="nmse",
-        extra={
-            "delta_t": delta_t,
-            "k": k,
-            "axes_order": "yx",
-            "plotted_inputs": ["u", "v", "mask"],
-        },
+        axes_order="yx",
+        plotted_inputs=("u", "v", "mask"),
     )
     return Benchmark(
         family="cfdbench",
         config=cases.config.name,
         task=task,
         splits={name: pairs[name].samples for name in samples.SPLITS},
-        info={
-            "pairs": {name: pairs[name].kept for name in samples.SPLITS},
-            "pairs_dropped_steady": {name: pairs[name].dropped for name in samples.SPLITS},
-            "steady_tol": options.steady_tol,
-            "target_divergence": float(divergence(test.tensors["y"], test.tensors).mean()),
-        },
-        physics_metrics={"divergence": divergence},
+        info=cases.info(
+            "autoregressive",
+            pairs={name: pairs[name].kept for name in samples.SPLITS},
+            pairs_dropped_steady={name: pairs[name].dropped for name in samples.SPLITS},
+            steady_tol=options.steady_tol,
+            target_divergence=float(divergence(test.tensors["y"], test.tensors).mean()),
+        ),
+        metrics={"divergence": divergence},
         solve_one=_step_solver(cases),
         rollout=samples.rollout(
             cases.frames["test"], k, options.rollout_steps, cases.scaler, delta_t
@@ -459,19 +446,19 @@ def _nonautoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
         boundary="no-slip walls, inlet/lid velocity (padding and mask)",
         metrics=NONAUTOREGRESSIVE_METRICS,
         primary_metric="nmse_u",
-        extra={
-            "coordinate_fields": ["t", "x", "y"],
-            "frame_shape": list(cases.shape),
-            "axes_order": "yx",
-            "plotted_inputs": [],
-        },
+        coordinate_fields=("t", "x", "y"),
+        frame_shape=cases.shape,
+        axes_order="yx",
+        plotted_inputs=(),
     )
     return Benchmark(
         family="cfdbench",
         config=cases.config.name,
         task=task,
         splits=splits,
-        info={"samples": {name: len(splits[name]) for name in samples.SPLITS}},
+        info=cases.info(
+            "nonautoregressive", samples={name: len(splits[name]) for name in samples.SPLITS}
+        ),
     )
 
 

@@ -20,11 +20,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 
-from opbench.config import require_int
+from opbench.config import Seed, Size, StrictModel
 from opbench.data.cache import SIDECAR
 from opbench.data.cfdbench import solver
 from opbench.data.cfdbench.configs import SUBSETS, CFDBenchConfig
@@ -44,20 +45,14 @@ DEFAULT_FRAMES = 41
 DEFAULT_FRAME_SIZE = 64
 
 
-@dataclass(frozen=True)
-class GenerationOptions:
+class GenerationOptions(StrictModel):
     """What to generate per subset: case count, frames, frame grid, solver cells, seed."""
 
-    n_cases: int = DEFAULT_CASES
-    frames: int = DEFAULT_FRAMES
-    frame_size: int = DEFAULT_FRAME_SIZE
-    solver_cells: int | None = None
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        for name, minimum in {"n_cases": 1, "frames": 2, "frame_size": 4, "seed": 0}.items():
-            require_int(name, getattr(self, name), minimum)
-        require_int("solver_cells", self.solver_cells, 8, optional=True)
+    n_cases: Size = DEFAULT_CASES
+    frames: Annotated[int, Field(strict=True, ge=2)] = DEFAULT_FRAMES
+    frame_size: Annotated[int, Field(strict=True, ge=4)] = DEFAULT_FRAME_SIZE
+    solver_cells: Annotated[int, Field(strict=True, ge=8)] | None = None
+    seed: Seed = 0
 
 
 @dataclass(frozen=True)

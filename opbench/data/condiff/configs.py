@@ -78,9 +78,9 @@ class ConDiffConfig:
         return self.covariance is None
 
     @property
-    def n_unknowns(self) -> int:
-        """g², the number of interior vertices."""
-        return self.grid * self.grid
+    def published(self) -> bool:
+        """Whether the name is one of the 26 published configs (grids 64 and 128)."""
+        return self.name in PUBLISHED_CONFIGS
 
 
 def _invalid(name: str, reason: str) -> ConfigError:

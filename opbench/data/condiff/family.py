@@ -14,15 +14,14 @@ train = the rest, where N is the number of training samples used.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from opbench.config import require_int
+from opbench.config import Count, DataOptions, OpenFraction, Seed, Size
 from opbench.data import DATASETS
 from opbench.data.base import Batch, Benchmark, SampleSet, ValidationReport
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
@@ -30,8 +29,10 @@ from opbench.data.condiff import fv
 from opbench.data.condiff.configs import PUBLISHED_CONFIGS, ConDiffConfig, parse_config
 from opbench.data.condiff.files import RawSplit, read_split, split_path
 from opbench.data.condiff.generate import GENERATOR_VERSION, GenerationReport, generate
+from opbench.data.condiff.metadata import ConDiffInfo
 from opbench.data.condiff.validate import cell_coefficients, validate
-from opbench.errors import ConfigError, unknown_name
+from opbench.data.metadata import FileInfo
+from opbench.errors import ConfigError, DataError, unknown_name
 from opbench.io import sha256_file, stable_hash
 from opbench.ops.dst import dst2
 from opbench.tasks import TaskSpec
@@ -55,8 +56,7 @@ K_TO_VERTEX: dict[str, Callable[[np.ndarray], np.ndarray]] = {"average": _averag
 """Maps cell coefficients (..., g+1, g+1) to the g×g interior vertices."""
 
 
-@dataclass(frozen=True)
-class ConDiffOptions:
+class ConDiffOptions(DataOptions):
     """ConDiff data options (``--set data.<name>=value``).
 
     Attributes:
@@ -65,31 +65,22 @@ class ConDiffOptions:
         n_test: test-file samples used (the first n); ``None`` = all, or 64 when generating.
         seed: the data seed: seeds the generator and the validation split; independent of
             the run seed.
-        val_fraction: share of the training samples held out for validation.
+        val_fraction: share of the training samples held out for validation, in (0, 1).
         k_to_vertex: ``average`` (mean of the 2×2 cells around each vertex) or ``crop``
             (``k[:g, :g]``, the reference notebooks' choice).
     """
 
-    n_train: int | None = None
-    n_test: int | None = None
-    seed: int = 0
-    val_fraction: float = 0.1
-    k_to_vertex: str = "average"
-
-    def __post_init__(self) -> None:
-        for name, minimum in (("n_train", 0), ("n_test", 1)):
-            require_int(f"data.{name}", getattr(self, name), minimum, optional=True)
-        require_int("data.seed", self.seed, 0)
-        if not isinstance(self.val_fraction, int | float) or not 0 <= self.val_fraction < 1:
-            raise ConfigError(f"data.val_fraction must be in [0, 1), got {self.val_fraction!r}.")
-        if self.k_to_vertex not in K_TO_VERTEX:
-            raise unknown_name("data.k_to_vertex mapping", self.k_to_vertex, K_TO_VERTEX)
+    n_train: Count | None = None
+    n_test: Size | None = None
+    seed: Seed = 0
+    val_fraction: OpenFraction = 0.1
+    k_to_vertex: Literal["average", "crop"] = "average"
 
 
 def validation_indices(n: int, fraction: float, seed: int) -> np.ndarray:
     """Sorted indices of the validation samples among ``n`` training samples."""
     n_val = min(round(fraction * n), max(n - 1, 0))
-    if fraction > 0 and n >= 2:
+    if n >= 2:
         n_val = max(n_val, 1)
     return np.sort(np.random.default_rng(seed).permutation(n)[:n_val])
 
@@ -144,12 +135,15 @@ def _take(raw: RawSplit, requested: int | None, path: Path, option: str) -> RawS
     return raw.head(requested)
 
 
-def _file_info(path: Path, n_samples: int | None) -> dict[str, Any]:
-    return {
-        "path": str(path),
-        "sha256": sha256_file(path) if path.is_file() else None,
-        "n_samples": n_samples,
-    }
+def _file_info(path: Path, n_samples: int) -> FileInfo:
+    return FileInfo(path=str(path), sha256=sha256_file(path), n_samples=n_samples)
+
+
+SPLIT_METHOD = (
+    "first n_train / n_test samples of the train / test files; val = "
+    "sorted(np.random.default_rng(seed).permutation(N)[:n_val]) with "
+    "n_val = round(val_fraction·N) clamped to [1, N−1] (N ≥ 2), train = the rest"
+)
 
 
 class ConDiffFamily:
@@ -170,6 +164,7 @@ class ConDiffFamily:
     default_config = "cubic0.1_grid64"
     default_task = "steady"
     options_type = ConDiffOptions
+    info_type = ConDiffInfo
     generate_options = ("n_train", "n_test", "seed", "workers")
 
     def configs(self) -> list[str]:
@@ -178,8 +173,8 @@ class ConDiffFamily:
     def tasks(self) -> list[str]:
         return ["steady"]
 
-    def check_config(self, config: str) -> None:
-        parse_config(config)
+    def check_config(self, config: str) -> bool:
+        return parse_config(config).published
 
     def task_spec(self, config: ConDiffConfig) -> TaskSpec:
         """The ``steady`` TaskSpec of ``config``."""
@@ -191,9 +186,8 @@ class ConDiffFamily:
             spatial_shape=(config.grid, config.grid),
             periodic=False,
             boundary="zero-dirichlet",
-            metrics=("rel_l2", "mse", "max_err"),
+            metrics=("rel_l2", "mse", "max_err", "residual"),
             primary_metric="rel_l2",
-            extra={"grid": config.grid},
         )
 
     def generate(self, config: str, root: Path, **options: Any) -> GenerationReport:
@@ -253,6 +247,11 @@ class ConDiffFamily:
         test_file = read_split(paths["test"], cfg)
         test = _take(test_file, options.n_test, paths["test"], "n_test")
         train_file = None if test_only else read_split(paths["train"], cfg)
+        if train_file is not None and options.n_train == 0:
+            raise DataError(
+                "data.n_train=0 leaves no training samples (a run needs at least 2: one to "
+                "train on, one to validate)"
+            )
         train = (
             test.head(0)
             if train_file is None
@@ -268,9 +267,42 @@ class ConDiffFamily:
 
         sidecar = read_sidecar(dataset_dir)
         files = {
-            "train": _file_info(paths["train"], None if train_file is None else len(train_file)),
-            "test": _file_info(paths["test"], len(test_file)),
+            split: _file_info(paths[split], len(raw))
+            for split, raw in (("train", train_file), ("test", test_file))
+            if raw is not None
         }
+        val_hash = stable_hash(val_index.tolist())
+        fingerprint = stable_hash(
+            [
+                files["train"].sha256 if train_file is not None else None,
+                files["test"].sha256,
+                len(train),
+                len(test),
+                val_hash,
+            ]
+        )
+        info = ConDiffInfo(
+            family=self.name,
+            config=cfg.name,
+            task=task,
+            source="real" if sidecar is None else "generated",
+            published=cfg.published,
+            generator_version=None if sidecar is None else sidecar.get("generator_version"),
+            generator=sidecar,
+            files=files,
+            fingerprint=fingerprint,
+            split={
+                "train": int(train_index.size),
+                "val": int(val_index.size),
+                "test": len(test),
+                "method": SPLIT_METHOD,
+                "seed": options.seed,
+                "val_fraction": options.val_fraction,
+                "val_indices_hash": val_hash,
+            },
+            input_mapping={"k_to_vertex": options.k_to_vertex},
+            grid=cfg.grid,
+        )
         return Benchmark(
             family=self.name,
             config=cfg.name,
@@ -280,41 +312,8 @@ class ConDiffFamily:
                 "val": train_set.select(val_index.tolist()),
                 "test": _sample_set(test, cfg, options),
             },
-            info={
-                "family": self.name,
-                "config": cfg.name,
-                "task": task,
-                "source": "real" if sidecar is None else "generated",
-                "generator_version": None if sidecar is None else sidecar.get("generator_version"),
-                "generator": sidecar,
-                "files": files,
-                "fingerprint": stable_hash(
-                    [
-                        files["train"]["sha256"],
-                        files["test"]["sha256"],
-                        len(train),
-                        len(test),
-                        stable_hash(val_index.tolist()),
-                    ]
-                ),
-                "split": {
-                    "train": int(train_index.size),
-                    "val": int(val_index.size),
-                    "test": len(test),
-                    "method": (
-                        "first n_train / n_test samples of the train / test files; val = "
-                        "sorted(np.random.default_rng(seed).permutation(N)[:n_val]) with "
-                        "n_val = round(val_fraction·N) clamped to [1, N−1] (N ≥ 2), "
-                        "train = the rest"
-                    ),
-                    "seed": options.seed,
-                    "val_fraction": options.val_fraction,
-                    "val_indices_hash": stable_hash(val_index.tolist()),
-                },
-                "input_mapping": {"k_to_vertex": options.k_to_vertex},
-                "grid": cfg.grid,
-            },
-            physics_metrics={"residual": residual_metric},
+            info=info,
+            metrics={"residual": residual_metric},
             physics_loss=spectral_residual_loss,
             solve_one=solve_one,
         )

@@ -78,8 +78,9 @@ def _read_key(file: h5py.File, path: Path, key: str, shape: tuple[int, ...]) -> 
     return values
 
 
-def read_split(path: Path, config: ConDiffConfig) -> RawSplit:
-    """Read and check one ConDiff file; every problem raises a DataError naming file and key."""
+def read_split(path: Path, config: ConDiffConfig, allow_empty: bool = False) -> RawSplit:
+    """Read and check one ConDiff file; every problem raises a DataError naming file and key.
+    A file without samples is refused unless ``allow_empty``."""
     path = Path(path)
     if not path.is_file():
         raise DataError(
@@ -95,6 +96,8 @@ def read_split(path: Path, config: ConDiffConfig) -> RawSplit:
     counts = {key: values.shape[0] for key, values in arrays.items()}
     if len(set(counts.values())) > 1:
         raise DataError(f"{path}: datasets disagree on the number of samples N: {counts}.")
+    if not allow_empty and counts["rhs"] == 0:
+        raise DataError(f"{path}: the file holds no samples (N = 0).")
     return RawSplit(arrays.get("k"), arrays["rhs"], arrays["x"])
 
 
