@@ -8,6 +8,18 @@ Layout (``Dataset.zip`` of Bonnet et al. 2022, read by the ``airfrans`` package 
     <root>/<name>/<name>_aerofoil.vtp       VTK XML polydata of 2-point lines: the wall
     <root>/<name>/<name>_freestream.vtp     VTK XML polydata of 2-point lines: the outer boundary
 
+What is required and what is only checked: the official loader (``airfrans.dataset.load``,
+which builds each simulation with ``airfrans.simulation.Simulation``) opens only
+``_internal.vtu`` and ``_aerofoil.vtp``; it never opens ``_freestream.vtp``, and scoring
+needs only the volume and the wall. So :func:`read_manifest` requires the manifest and
+:func:`read_simulation` the internal and the aerofoil file (:data:`REQUIRED_PATCHES`) with
+their arrays and cells as below, each raising :class:`~opbench.errors.DataError` for any
+problem with them; the freestream file is only checked (present, readable, with points,
+its point arrays, 2-point lines), and each problem found there, a missing file included,
+is a :class:`FreestreamWarning` naming the file, after which the simulation is read as
+usual.
+:func:`write_simulation` always writes all three files with all their arrays.
+
 Point arrays: internal ``U`` (N, 3; z = 0), ``p`` (kinematic, p/ρ, p∞ = 0), ``nut``,
 ``implicit_distance`` (= −distance to the wall); aerofoil ``U``, ``p``, ``nut``, ``Normals``
 (N, 3, pointing into the airfoil); freestream ``U``, ``p``, ``nut``. The aerofoil's points
@@ -29,12 +41,15 @@ What the official ``airfrans.dataset.load(root, task, train)`` returns per simul
 The official code reads cells as ``internal.cells.reshape(-1, 5)``, i.e. quads only, and
 the aerofoil lines as ``lines.reshape(-1, 3)``; :func:`read_simulation` requires the same.
 
-Parse cache: the arrays parsed from the three files (in their on-disk dtypes) are kept as
-``$OPBENCH_HOME/cache/airfrans/<name>-<key>.npz`` (no pickles), ``key`` a SHA-256 over the
-cache format version and, for each file, its resolved path, size, mtime_ns, ctime_ns and
-inode: any write through the file system changes mtime and ctime, a replacement changes the
-inode, and ctime cannot be set back by the user, so a stale entry is never used. The file
-contents are not hashed: that would cost a third of a parse.
+Parse cache: the arrays parsed from the internal and aerofoil files (in their on-disk
+dtypes) and the problems found in the freestream file are kept as
+``$OPBENCH_HOME/cache/airfrans/<name>-<key>.npz`` (no pickles; the problems as a string
+array, warned again on every read), ``key`` a SHA-256 over the cache format version and,
+for each of the three files, its resolved path, size, mtime_ns, ctime_ns and inode (for a
+missing freestream file, its path and ``null``): any write through the file system changes
+mtime and ctime, a replacement changes the inode, and ctime cannot be set back by the user,
+so a stale entry is never used. The file contents are not hashed: that would cost a third
+of a parse.
 """
 
 from __future__ import annotations
@@ -69,6 +84,9 @@ MANIFEST_KEYS = (
     "aoa_test",
 )
 PATCHES = ("internal", "aerofoil", "freestream")
+REQUIRED_PATCHES = ("internal", "aerofoil")
+"""The files the official loader reads and :func:`read_simulation` requires; the freestream
+file is only checked, with a :class:`FreestreamWarning` for each problem."""
 SUFFIXES = {"internal": ".vtu", "aerofoil": ".vtp", "freestream": ".vtp"}
 POINT_ARRAYS = {
     "internal": ("U", "p", "nut", "implicit_distance"),
@@ -94,7 +112,7 @@ FIELDS = ("U", "p", "nut", "implicit_distance")
 """Point arrays :func:`write_simulation` takes: ``U`` (N, 2), the others (N,)."""
 Z_PLANE = 0.5
 LAYOUT = "<root>/manifest.json and <root>/<name>/<name>_{internal.vtu,aerofoil.vtp,freestream.vtp}"
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 _RAW_KEYS = (
     "points",
     "U",
@@ -106,7 +124,12 @@ _RAW_KEYS = (
     "wall_segments",
     "wall_normals",
     "surface_aerofoil",
+    "freestream_problems",
 )
+
+
+class FreestreamWarning(UserWarning):
+    """A problem with a simulation's ``_freestream.vtp``, which is checked but not needed."""
 
 
 @dataclass(frozen=True)
@@ -204,28 +227,46 @@ def write_manifest(root: str | os.PathLike[str], lists: Mapping[str, Sequence[st
 
 
 def read_simulation(root: str | os.PathLike[str], name: str) -> Simulation:
-    """Read one simulation (through the parse cache); every problem is a DataError."""
+    """Read one simulation (through the parse cache).
+
+    Every problem with the name, the internal or the aerofoil file is a DataError; each
+    problem with the freestream file (missing, unreadable, without its point arrays or
+    lines) is a :class:`FreestreamWarning`, as the official loader does not read that file.
+    """
     try:
         case = parse_name(name)
     except ConfigError as error:
         raise DataError(f"{Path(root) / name}: {error}") from error
     paths = patch_paths(root, name)
-    for path in paths.values():
-        if not path.is_file():
-            raise DataError(f"{path}: file not found. AirfRANS data must be laid out as {LAYOUT}.")
+    for patch in REQUIRED_PATCHES:
+        if not paths[patch].is_file():
+            raise DataError(
+                f"{paths[patch]}: file not found. AirfRANS data must be laid out as {LAYOUT}."
+            )
     cache = _cache_path(name, paths)
     raw = _load_cache(cache)
     if raw is None:
         raw = _parse(paths)
         with atomic_path(cache) as tmp, open(tmp, "wb") as file:
             np.savez(file, **raw)
+    for problem in raw["freestream_problems"]:
+        warnings.warn(
+            f"{problem}; the simulation is read anyway (the official airfrans loader "
+            "does not read the freestream file).",
+            FreestreamWarning,
+            stacklevel=2,
+        )
     return _simulation(name, case.u_inf, case.aoa_deg, raw)
 
 
 def _cache_path(name: str, paths: Mapping[str, Path]) -> Path:
-    stamps = []
+    stamps: list[list[str | int | None]] = []
     for path in paths.values():
-        stat = path.stat()
+        try:
+            stat = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            stamps.append([str(path.resolve()), None])  # a missing freestream file
+            continue
         stamps.append(
             [str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
         )
@@ -245,7 +286,8 @@ def _load_cache(path: Path) -> dict[str, np.ndarray] | None:
         return None
 
 
-def _read_vtk(path: Path, patch: str) -> pv.DataSet:
+def _open_vtk(path: Path) -> pv.DataSet:
+    """The mesh in ``path``; a DataError if VTK cannot read it or it has no points."""
     with warnings.catch_warnings(record=True) as caught, pv.vtk_verbosity("off"):
         warnings.simplefilter("always")
         try:
@@ -255,13 +297,43 @@ def _read_vtk(path: Path, patch: str) -> pv.DataSet:
     if caught or mesh.n_points == 0:
         detail = caught[0].message if caught else "no points"
         raise DataError(f"{path}: not a readable VTK file ({detail}).")
-    missing = [key for key in POINT_ARRAYS[patch] if key not in mesh.point_data]
-    if missing:
-        raise DataError(
-            f"{path}: missing point array(s) {missing} (the file holds "
-            f"{sorted(mesh.point_data.keys())})."
-        )
     return mesh
+
+
+def _missing_arrays(mesh: pv.DataSet, path: Path, patch: str) -> str | None:
+    """What is wrong if ``mesh`` lacks some of the point arrays of ``patch``, else None."""
+    missing = [key for key in POINT_ARRAYS[patch] if key not in mesh.point_data]
+    if not missing:
+        return None
+    return (
+        f"{path}: missing point array(s) {missing} (the file holds "
+        f"{sorted(mesh.point_data.keys())})"
+    )
+
+
+def _read_vtk(path: Path, patch: str) -> pv.DataSet:
+    """A required file's mesh with all the point arrays of ``patch``, else a DataError."""
+    mesh = _open_vtk(path)
+    missing = _missing_arrays(mesh, path, patch)
+    if missing:
+        raise DataError(f"{missing}.")
+    return mesh
+
+
+def _freestream_problems(path: Path) -> list[str]:
+    """Everything wrong with the freestream file (empty when it is as written here)."""
+    if not path.is_file():
+        return [f"{path}: file not found"]
+    try:
+        mesh = _open_vtk(path)
+    except DataError as error:
+        return [str(error).removesuffix(".")]
+    problems = [_missing_arrays(mesh, path, "freestream")]
+    try:
+        _segments(mesh, path)
+    except DataError as error:
+        problems.append(str(error).removesuffix("."))
+    return [problem for problem in problems if problem]
 
 
 def _point_array(mesh: pv.DataSet, path: Path, key: str, components: int) -> np.ndarray:
@@ -308,9 +380,10 @@ def _first_match(query: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 
 def _parse(paths: Mapping[str, Path]) -> dict[str, np.ndarray]:
-    """The arrays of the three files in their on-disk dtypes (the freestream is only checked)."""
-    meshes = {patch: _read_vtk(path, patch) for patch, path in paths.items()}
-    internal, aerofoil = meshes["internal"], meshes["aerofoil"]
+    """The arrays of the internal and aerofoil files in their on-disk dtypes, and the
+    problems found in the freestream file (which is only checked)."""
+    internal = _read_vtk(paths["internal"], "internal")
+    aerofoil = _read_vtk(paths["aerofoil"], "aerofoil")
     inside, wall_path = paths["internal"], paths["aerofoil"]
     points = np.asarray(internal.points)[:, :2]
     velocity = _point_array(internal, inside, "U", 2)
@@ -347,6 +420,7 @@ def _parse(paths: Mapping[str, Path]) -> dict[str, np.ndarray]:
         "wall_segments": _segments(aerofoil, wall_path),
         "wall_normals": _point_array(aerofoil, wall_path, "Normals", 2),
         "surface_aerofoil": surface_aerofoil,
+        "freestream_problems": np.array(_freestream_problems(paths["freestream"]), dtype=str),
     }
 
 
