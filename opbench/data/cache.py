@@ -4,21 +4,30 @@ Generated datasets are cached under ``$OPBENCH_HOME/data/<family>/<config>-<key>
 ``~/.cache/opbench``), where ``key`` hashes everything that determines the files
 (generator version, config, sizes, seed). A dataset is built in a temporary directory
 and renamed into place when complete, under a file lock, so concurrent runs generate it
-once and an interrupted generation leaves nothing behind.
+once. A run that waits for another's lock says so (logger ``opbench.data.cache``, level
+INFO); a killed run's temporary directory is removed by the next run that builds the
+dataset. The generators' worker processes die with the run (:mod:`opbench.workers`), so a
+killed run leaves no process behind that holds the lock.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
+import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from opbench.io import stable_hash
+from opbench.workers import starting_worker
+
+log = logging.getLogger(__name__)
 
 SIDECAR = "opbench.json"
 """Name of the sidecar file that marks a dataset directory as opbench-generated."""
@@ -35,21 +44,64 @@ def generated_root(family: str, config: str, key: dict[str, Any]) -> Path:
 
 
 def ensure_generated(root: Path, build: Callable[[Path], None]) -> Path:
-    """Return ``root``, building it first with ``build(tmp_root)`` if it does not exist yet."""
+    """Return ``root``, building it first with ``build(tmp_root)`` if it does not exist yet.
+
+    Under the lock ``root.parent/.<root.name>.lock``: ``build`` writes into a new temporary
+    directory ``root.parent/.<root.name>.XXXXXXXX``, which is renamed to ``root`` when it
+    returns (and removed if it raises). Temporary directories of killed builds are removed
+    first: holding the lock, no live process is writing them.
+    """
     if root.is_dir():
         return root
+    if starting_worker():  # it would wait for the lock its parent holds, forever
+        raise RuntimeError(
+            f"asked to generate {root} while this worker process imports the main script: "
+            'guard the script\'s entry point with `if __name__ == "__main__":` (opbench '
+            "generates data in spawned worker processes, which import the main script)"
+        )
     root.parent.mkdir(parents=True, exist_ok=True)
-    with open(root.parent / f".{root.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    lock_path = root.parent / f".{root.name}.lock"
+    lock = FileLock(lock_path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        log.info(
+            "waiting for another process to finish generating %s (it holds the lock %s)",
+            root,
+            lock_path,
+        )
+        lock.acquire()
+    try:
         if root.is_dir():  # another process built it while we waited
             return root
+        _remove_stale_builds(root)
         tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
         try:
             build(tmp)
             os.replace(tmp, root)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        lock.release()
     return root
+
+
+def _remove_stale_builds(root: Path) -> None:
+    """Remove the temporary directories ``.<root.name>.XXXXXXXX`` of interrupted builds."""
+    prefix = f".{root.name}."
+    # mkdtemp's suffix has no dot, which leaves alone the builds of a root named
+    # "<root.name>.x" (.<root.name>.x.XXXXXXXX); the lock file is not a directory.
+    stale = [
+        path
+        for path in root.parent.iterdir()
+        if path.name.startswith(prefix)
+        and re.fullmatch(r"[A-Za-z0-9_]+", path.name[len(prefix) :])
+        and path.is_dir()
+        and not path.is_symlink()
+    ]
+    for path in sorted(stale):
+        shutil.rmtree(path, ignore_errors=True)
+        log.info("removed %s, left by an interrupted generation of %s", path.name, root)
 
 
 def read_sidecar(dataset_dir: Path) -> dict[str, Any] | None:

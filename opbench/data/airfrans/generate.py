@@ -32,7 +32,6 @@ from __future__ import annotations
 import functools
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +48,7 @@ from opbench.data.airfrans.forces import force_coefficients, wall_stencil
 from opbench.data.airfrans.mesh import build_mesh
 from opbench.data.cache import SIDECAR
 from opbench.io import write_json_atomic
+from opbench.workers import process_pool
 
 GENERATOR_VERSION = "1"
 GENERATOR = "opbench.airfrans"
@@ -225,7 +225,7 @@ def generate(
     write = functools.partial(_write_one, root=root, options=options)
     indices = range(options.n_train + options.n_test)
     if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
+        with process_pool(workers) as pool:
             simulations = list(pool.map(write, indices))
     else:
         simulations = [write(i) for i in indices]

@@ -13,10 +13,10 @@ number of workers or of cases.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from opbench.data.cfdbench.configs import SUBSETS, CFDBenchConfig
 from opbench.data.cfdbench.design import DESIGNS
 from opbench.data.cfdbench.files import case_name, write_case
 from opbench.io import write_json_atomic
+from opbench.workers import process_pool
 
 GENERATOR_VERSION = "1"
 """Bump whenever generated data for given options would change."""
@@ -113,36 +114,35 @@ def generate(
     workers = workers or min(2, os.cpu_count() or 1)
     start = time.perf_counter()
     case_seconds: list[float] = []
-    for subset in config.subsets:
-        out = Path(root) / config.problem / subset
-        out.mkdir(parents=True, exist_ok=True)
-        solve = functools.partial(_solve_case, config.problem, subset, options=options, out=out)
-        indices = range(options.n_cases)
-        if workers > 1:
-            with ProcessPoolExecutor(workers) as pool:
-                stats = list(pool.map(solve, indices))
-        else:
-            stats = [solve(i) for i in indices]
-        case_seconds += [stat["seconds"] for stat in stats]
-        write_json_atomic(
-            out / SIDECAR,
-            {
-                "generator": GENERATOR,
-                "generator_version": GENERATOR_VERSION,
-                "label": LABEL,
-                "created": datetime.now(UTC).isoformat(timespec="seconds"),
-                "problem": config.problem,
-                "subset": subset,
-                "n_cases": options.n_cases,
-                "frames": options.frames,
-                "frame_size": options.frame_size,
-                "frame_dt": design.frame_dt,
-                "start_time": design.start_time,
-                "solver_cells": options.solver_cells or design.solver_cells,
-                "seed": options.seed,
-                "reynolds_range": list(design.reynolds_range),
-                "cases": stats,
-            },
-        )
+    with contextlib.ExitStack() as stack:
+        # One pool for all subsets: spawned workers take a while to start.
+        pool = stack.enter_context(process_pool(workers)) if workers > 1 else None
+        for subset in config.subsets:
+            out = Path(root) / config.problem / subset
+            out.mkdir(parents=True, exist_ok=True)
+            solve = functools.partial(_solve_case, config.problem, subset, options=options, out=out)
+            indices = range(options.n_cases)
+            stats = list(pool.map(solve, indices)) if pool else [solve(i) for i in indices]
+            case_seconds += [stat["seconds"] for stat in stats]
+            write_json_atomic(
+                out / SIDECAR,
+                {
+                    "generator": GENERATOR,
+                    "generator_version": GENERATOR_VERSION,
+                    "label": LABEL,
+                    "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "problem": config.problem,
+                    "subset": subset,
+                    "n_cases": options.n_cases,
+                    "frames": options.frames,
+                    "frame_size": options.frame_size,
+                    "frame_dt": design.frame_dt,
+                    "start_time": design.start_time,
+                    "solver_cells": options.solver_cells or design.solver_cells,
+                    "seed": options.seed,
+                    "reynolds_range": list(design.reynolds_range),
+                    "cases": stats,
+                },
+            )
     seconds = time.perf_counter() - start
     return GenerationReport(Path(root), len(case_seconds), options.frames, seconds, case_seconds)

@@ -21,7 +21,6 @@ import functools
 import math
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +34,7 @@ from opbench.data.condiff.files import split_path, write_split
 from opbench.data.condiff.grf import CirculantSampler
 from opbench.errors import ConfigError, DataError
 from opbench.io import write_json_atomic
+from opbench.workers import process_pool
 
 GENERATOR_VERSION = "1"
 """Bump whenever generated data for a given (config, sizes, seed) would change."""
@@ -182,7 +182,7 @@ def generate(
     if workers == 1 or len(tasks) <= 1:
         chunks = [_generate_chunk(*args) for args in arguments]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with process_pool(workers) as pool:
             chunks = list(pool.map(_generate_chunk, *zip(*arguments, strict=True)))
 
     dataset_dir = Path(root) / config.name
