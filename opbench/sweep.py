@@ -23,7 +23,6 @@ goes on; so does a worker process that dies. Each run trains with
 from __future__ import annotations
 
 import concurrent.futures
-import multiprocessing
 import os
 import re
 import time
@@ -46,6 +45,7 @@ from opbench.results.record import RECORD_NAME, Record, read_record
 from opbench.run import CONFIG_FILE, read_spec, resolve, started_identity
 from opbench.run import resume as resume_run
 from opbench.run import run as start_run
+from opbench.workers import process_pool
 
 FAILED_DIR = "failed"
 """Subdirectory of the sweep's ``out`` that holds failure files."""
@@ -337,7 +337,8 @@ def threads_per_run(workers: int) -> int:
 def run_local(
     jobs: Sequence[SweepJob], out: Path, workers: int, progress: Progress, address: str | None
 ) -> list[Outcome]:
-    """A process pool of ``workers`` fresh (spawned) processes, one run per process.
+    """A process pool of ``workers`` fresh (spawned) processes, one run per process; they
+    die with the sweep (:func:`opbench.workers.process_pool`).
 
     A process that dies (killed, out of memory) breaks the pool: the runs it held are
     recorded as failed and a new pool takes the rest.
@@ -347,11 +348,8 @@ def run_local(
     threads = threads_per_run(workers)
     pending = list(jobs)
     outcomes: list[Outcome] = []
-    context = multiprocessing.get_context("spawn")
     while pending:
-        with concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=context, max_tasks_per_child=1
-        ) as pool:
+        with process_pool(workers, max_tasks_per_child=1) as pool:
             futures = {pool.submit(execute, job, str(out), threads): job for job in pending}
             pending = []
             for future in concurrent.futures.as_completed(futures):

@@ -1,13 +1,13 @@
 """Where generated data lives.
 
-Generated datasets are cached under ``$OPBENCH_HOME/data/<family>/<config>-<key>/`` (default
-``~/.cache/opbench``), where ``key`` hashes everything that determines the files
-(generator version, config, sizes, seed). A dataset is built in a temporary directory
-and renamed into place when complete, under a file lock, so concurrent runs generate it
-once. A run that waits for another's lock says so (logger ``opbench.data.cache``, level
-INFO); a killed run's temporary directory is removed by the next run that builds the
-dataset. The generators' worker processes die with the run (:mod:`opbench.workers`), so a
-killed run leaves no process behind that holds the lock.
+Generated datasets are cached under ``$OPBENCH_HOME/data/<family>/<config>-<key>/``
+(default: the user cache directory, ``~/.cache/opbench`` on Linux), where ``key`` hashes
+everything that determines the files (generator version, config, sizes, seed). A dataset
+is built in a temporary directory and renamed into place when complete, under a file lock,
+so concurrent runs generate it once. A run that waits for another's lock says so (logger
+``opbench.data.cache``, level INFO); a killed run's temporary directory is removed by the
+next run that builds the dataset. The generators' worker processes die with the run
+(:mod:`opbench.workers`), so a killed run leaves no process behind that holds the lock.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import platformdirs
 from filelock import FileLock, Timeout
 
 from opbench.io import stable_hash
@@ -34,8 +35,10 @@ SIDECAR = "opbench.json"
 
 
 def opbench_home() -> Path:
-    """``$OPBENCH_HOME``, default ``~/.cache/opbench``."""
-    return Path(os.environ.get("OPBENCH_HOME", Path.home() / ".cache" / "opbench")).expanduser()
+    """``$OPBENCH_HOME``, default the platform's user cache directory for opbench
+    (``platformdirs.user_cache_dir``: ``~/.cache/opbench`` on Linux)."""
+    home = os.environ.get("OPBENCH_HOME") or platformdirs.user_cache_dir("opbench")
+    return Path(home).expanduser()
 
 
 def generated_root(family: str, config: str, key: dict[str, Any]) -> Path:

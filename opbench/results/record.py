@@ -3,7 +3,8 @@ and on read.
 
 A run writes ``runs/<run-id>/record.json``: a :class:`Record`. Its JSON Schema,
 ``record.schema.json`` beside this module, is generated from the model
-(``opbench schema > opbench/results/record.schema.json``; a test keeps it in sync). Besides the schema, a record must name a primary metric that it reports under
+(``opbench schema > opbench/results/record.schema.json``; a test keeps it in sync).
+Besides the schema, a record must name a primary metric that it reports under
 ``metrics.test``, and may hold no non-finite number (a missing value is ``null``).
 
 Version 2 (written now) adds to version 1 the full resolved run spec (enough to re-run
