@@ -116,8 +116,7 @@ def resolve(
     entry = MODELS.get(model)
     family = DATASETS.get(dataset)
     config = config or family.default_config
-    if not family.check_config(config):
-        _notice_unpublished(dataset, config)
+    published = family.check_config(config)
     for other in test_configs:
         family.check_config(other)
     task = task or family.default_task
@@ -160,6 +159,8 @@ def resolve(
         raise ConfigError("--device cuda was asked for but torch sees no CUDA device")
     if data_dir is not None:
         _check_readable_dir(Path(data_dir))
+    if not published:
+        _notice_unpublished(dataset, config)
     return spec
 
 

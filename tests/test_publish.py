@@ -14,11 +14,15 @@ from test_record import make_record
 from typer.testing import CliRunner
 
 from opbench.cli import app
+from opbench.config import TrainConfig
+from opbench.data import DATASETS
 from opbench.errors import DataError
 from opbench.io import write_json_atomic
+from opbench.models import MODELS
 from opbench.results import publish
-from opbench.results.record import validate_record, write_record
+from opbench.results.record import read_record, validate_record, write_record
 from opbench.results.submit import submission_problems, submit
+from opbench.sweep import record_key
 
 REPO = Path(__file__).resolve().parents[1]
 CITATION = "Author. A paper. 2025."
@@ -252,6 +256,25 @@ def test_submit_and_leaderboard_commands(tmp_path: Path) -> None:
 def test_committed_leaderboard_matches_its_records() -> None:
     """CI: the published tables are generated from leaderboards/records, never by hand."""
     assert publish.stale_files(REPO / "leaderboards") == []
+
+
+def test_every_committed_record_loads_with_its_config() -> None:
+    """The committed (version-1) records read as typed records: their trainer settings
+    validate, their hyperparameters pass their model's declared ones, their dataset
+    section passes its family's metadata model, and each gets a run key, which is how
+    `opbench sweep --records leaderboards/records` knows them."""
+    paths = sorted((REPO / "leaderboards" / publish.RECORDS_DIR).glob("*.json"))
+    assert paths
+    keys = set()
+    for path in paths:
+        record = read_record(path)
+        assert isinstance(record.train.config, TrainConfig)
+        MODELS.get(record.model.name).check_hyperparameters(record.model.hyperparameters)
+        DATASETS.get(record.dataset.family).info_type.model_validate(
+            record.dataset.model_dump(mode="json")
+        )
+        keys.add(record_key(record))
+    assert len(keys) == len(paths)  # no two records count as the same run
 
 
 def test_committed_records_are_on_known_datasets() -> None:

@@ -120,9 +120,9 @@ def load_surrogate(path: Path) -> Surrogate:
     try:
         with torch.device("meta"):
             skeleton = build_surrogate(meta.model, meta.task, meta.hyperparameters)
+        checkpoint.check_shapes(skeleton, tensors, prefix)
     except OpbenchError as error:
         raise DataError(f"checkpoint {path}: {error}") from None
-    checkpoint.check_shapes(skeleton, tensors, prefix)
     surrogate = build_surrogate(meta.model, meta.task, meta.hyperparameters)
     checkpoint.load_module_tensors(surrogate, tensors, prefix)
     return surrogate

@@ -149,11 +149,6 @@ def _metric_names(group: pd.DataFrame, primary: str) -> list[str]:
     return [primary, *sorted(reported - {primary})]
 
 
-def _value(value: Any) -> Any:
-    """A pandas aggregate as a plain value (NaN as ``None``)."""
-    return None if pd.isna(value) else value
-
-
 def _row(key: tuple[Any, ...], group: pd.DataFrame) -> LeaderboardRow:
     """The unranked row of one group of runs."""
     family, config, task, fingerprint, model, preset, hparams, budget = key
@@ -167,13 +162,10 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> LeaderboardRow:
     counted = group[group["counted"]]
     primary = group["primary_metric"].iloc[0]
     means = {name: f"metrics.test.{name}.mean" for name in _metric_names(group, primary)}
-    stats = (
-        counted.reindex(columns=list(means.values())).astype(float).agg(["mean", "std", "count"])
-    )
-    costs = (
-        counted.reindex(columns=["cost.train_seconds", "cost.infer_ms_per_sample", "cost.speedup"])
-        .astype(float)
-        .mean()
+    costs = ["cost.train_seconds", "cost.infer_ms_per_sample", "cost.speedup"]
+    # Stat.of sums exactly (statistics.fmean, stdev): equal values give a std of exactly 0
+    stats = counted.reindex(columns=[*means.values(), *costs]).agg(
+        lambda column: Stat.of(column.dropna())
     )
     return LeaderboardRow(
         family=family,
@@ -186,22 +178,15 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> LeaderboardRow:
         budget=budget,
         rank=0,
         primary_metric=primary,
-        metrics={
-            name: Stat(
-                _value(stats.at["mean", column]),
-                _value(stats.at["std", column]),
-                int(stats.at["count", column]),
-            )
-            for name, column in means.items()
-        },
+        metrics={name: stats[column] for name, column in means.items()},
         n=len(counted),
         n_diverged=len(group) - len(counted),
         seeds=tuple(int(seed) for seed in group["train.seed"]),
         run_ids=tuple(group["run_id"]),
         params=int(group["cost.params"].iloc[0]),
-        train_seconds=_value(costs["cost.train_seconds"]),
-        infer_ms_per_sample=_value(costs["cost.infer_ms_per_sample"]),
-        speedup=_value(costs["cost.speedup"]),
+        train_seconds=stats["cost.train_seconds"].mean,
+        infer_ms_per_sample=stats["cost.infer_ms_per_sample"].mean,
+        speedup=stats["cost.speedup"].mean,
         source=_joined(group["dataset.source"]),
         device=_joined(group["device"]),
         published=bool(group["dataset.published"].all()) if "dataset.published" in group else True,

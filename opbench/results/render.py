@@ -150,13 +150,20 @@ CSV_OMITTED = ("spec", "per_sample", "train.history")
 
 def render_csv(records: Sequence[Record]) -> str:
     """One row per record, flattened with dotted column names (``pd.json_normalize``);
-    lists as compact JSON, missing values empty.
+    lists as compact JSON, missing values (and sections a record does not have) empty.
 
     Rows are sorted by dataset, model and seed; columns start with
     :data:`CSV_LEADING_COLUMNS`, then the rest in sorted order.
     """
     trimmed = [_without(record, CSV_OMITTED) for record in records]
-    frame = pd.json_normalize(trimmed, sep=".").map(_csv_value)
+    trimmed = [{k: v for k, v in record.items() if v is not None} for record in trimmed]
+    # one record at a time and object columns, so that an integer column with gaps does
+    # not turn into floats
+    rows = [pd.json_normalize(record, sep=".").to_dict("records")[0] for record in trimmed]
+    keys = dict.fromkeys(key for row in rows for key in row)
+    frame = pd.DataFrame(
+        {key: pd.Series([_csv_value(row.get(key)) for row in rows], dtype=object) for key in keys}
+    )
     frame = frame.sort_values(
         [c for c in (*CSV_LEADING_COLUMNS[1:6], "train.seed", "run_id") if c in frame]
     )
