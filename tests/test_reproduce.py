@@ -159,7 +159,7 @@ def test_every_recipe_resolves(name):
 
 
 def test_recipes_follow_references():
-    """The recipes as references.md states them."""
+    """The recipes as the papers state them (ConDiff notebooks, CFDBench §4)."""
     condiff = {
         r.model: resolve(r.model, "condiff", preset=r.preset, overrides=r.overrides_for(c))
         for r in REPRODUCTIONS.get("condiff").models

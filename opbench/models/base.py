@@ -37,7 +37,8 @@ SMALL_TRAIN: dict[str, Any] = {
     "loss": "rel_l2",
     "epochs": 25,
 }
-"""The zoo's common ``small`` training recipe (models.md, FNO small preset): AdamW lr 1e-3,
+"""The zoo's common ``small`` training recipe (opbench's, after the FNO paper's Darcy
+setup, Li et al. 2021, at a CPU budget): AdamW lr 1e-3,
 weight decay 1e-4, lr ×0.5 at 25/50/75 % of the budget, batch 16, relative-L2 loss; 25
 epochs keeps the default run at a few minutes on two CPU cores."""
 

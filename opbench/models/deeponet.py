@@ -24,7 +24,8 @@ every layer activated; only the head differs from MultiONet's. Lu et al. leave t
 branch layer linear; with SiLU(v) + v, a bijection of R, the coefficients b are
 unconstrained either way.
 
-Presets: models.md gives no DeepONet sizes; ``paper`` is the DGenNO comparison at equal
+Presets: DeepONet's sizes vary by problem in Lu et al. (2021); ``paper`` is the DGenNO
+comparison (Zang & Koutsourelakis 2025) at equal
 widths (5 layers of width 128, p = 128, as its MultiONet), ``small`` the same at width 64.
 The CNN encoder sizes (``conv_channels``, ``pool``) are opbench's choice
 and are unused on points tasks.

@@ -61,9 +61,9 @@ models, and an epoch of the small presets is cheap (measured: 230 samples at 64�
 channels, batch 16, about 0.5 s of CPU time on one thread)."""
 
 ONET_PAPER_TRAIN: dict[str, Any] = {**ADAM_STEP_FIFTHS, "batch_size": 50, "epochs": 2000}
-"""The DGenNO recipe (models.md, MultiONet): Adam lr 1e-3, weight decay 1e-4, ×0.5 every
-400 of 2000 epochs, batch 50; relative-L2 loss (opbench's default). DeepONet uses it too:
-models.md gives no DeepONet recipe."""
+"""The DGenNO recipe (Zang & Koutsourelakis, J. Comput. Phys. 2025, MultiONet): Adam lr
+1e-3, weight decay 1e-4, ×0.5 every 400 of 2000 epochs, batch 50; relative-L2 loss
+(opbench's default). DeepONet uses it too, as the DGenNO comparison does."""
 
 
 class SiLUSin(nn.Module):

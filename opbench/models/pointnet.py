@@ -26,8 +26,8 @@ No input or feature transform networks (T-Nets): the AirfRANS PointNet has none,
 inputs are not an arbitrary pose of a shape: positions are in the fixed aerofoil frame,
 and the freestream direction (U∞cos α, U∞sin α) and wall normals are inputs whose
 orientation relative to the aerofoil is the physics; a learnt rotation would only have to
-learn the identity. models.md names PointNet an AirfRANS reference baseline without
-further detail. With 7 inputs, 4 outputs and b = 8: 75,244 parameters.
+learn the identity. AirfRANS (Bonnet et al. 2022) reports PointNet as a reference
+baseline with the sizes below. With 7 inputs, 4 outputs and b = 8: 75,244 parameters.
 
 Presets: ``paper`` is the reference (b = 8) with the AirfRANS recipe
 (:data:`~opbench.models.mlp.AIRFRANS_TRAIN`, same deviations as the ``mlp`` model);

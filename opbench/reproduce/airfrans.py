@@ -10,8 +10,8 @@ the family's scores (:mod:`opbench.data.airfrans.scoring`): ``vol_mse_p``, ``sur
 primary metric, the mean over the scored fields) has no published counterpart.
 
 Recipe: the models' ``paper`` presets unchanged (:data:`~opbench.models.mlp.AIRFRANS_TRAIN`:
-Adam lr 1e-3, one simulation per batch, 398 epochs, MSE; cosine annealing stands in for
-the reference's one-cycle schedule).
+Adam lr 1e-3, one simulation per batch, 398 epochs, MSE, the reference's one-cycle
+schedule).
 """
 
 from __future__ import annotations
@@ -87,9 +87,8 @@ REPRODUCTION = register(
             "180 000). Compare trends, not digits.",
             "On generated data ν_t is written as zeros and not scored; vol_mse averages "
             "u, v and p there (u, v, p and ν_t on the published data).",
-            "Deviations from the reference training: cosine annealing instead of the "
-            "one-cycle schedule; the loss is the MSE over all sampled nodes, not MSE(volume) "
-            "+ MSE(surface).",
+            "Deviation from the reference training: the loss is the MSE over all sampled "
+            "nodes, not MSE(volume) + MSE(surface).",
         ),
     )
 )

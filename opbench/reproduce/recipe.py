@@ -1,9 +1,10 @@
 """What a reproduction declares: published numbers, model recipes, budgets, caveats.
 
 A :class:`Reproduction` is one paper's baseline table: the numbers the paper published
-(copied from ``spec/references.md`` with their source), the opbench models that stand for
-the paper's, each with the recipe that trains it as the paper did (a model preset plus
-``--set`` overrides where the preset differs), and three budgets:
+(each with its source: the paper, table or figure), the opbench models that stand for the
+paper's, each with the recipe that trains it as the paper did (a model preset plus
+overrides where the preset differs, ``{"model": {...}, "train": {...}}``), and three
+budgets:
 
 - ``tiny``: a smoke test (a few generated samples, one or two epochs) that finishes in
   about a minute on a laptop CPU; its numbers say nothing about the paper's.

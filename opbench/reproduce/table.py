@@ -305,6 +305,10 @@ def _step(train: TrainConfig) -> str:
 SCHEDULE_TEXT: dict[str, Callable[[TrainConfig], str]] = {
     "step": _step,
     "cosine": lambda train: f"cosine annealing to lr × {train.min_lr_ratio:g}",
+    "onecycle": lambda train: (
+        f"one-cycle: warm-up to lr over {train.warmup_fraction:.0%} of the steps, then "
+        "cosine annealing to lr/2.5e5"
+    ),
     "constant": lambda train: "constant lr",
 }
 

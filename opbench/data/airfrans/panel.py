@@ -150,11 +150,6 @@ class PanelSolution:
         return 0.5 * (self.points[1:] + self.points[:-1])
 
     @property
-    def vt(self) -> np.ndarray:
-        """Signed tangential surface velocity at the points (N + 1,): γ."""
-        return self.gamma
-
-    @property
     def vt_panels(self) -> np.ndarray:
         """Panel-mean signed tangential velocity (N,): ½(γ_j + γ_{j+1})."""
         return 0.5 * (self.gamma[1:] + self.gamma[:-1])

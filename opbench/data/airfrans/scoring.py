@@ -1,4 +1,5 @@
-"""AirfRANS scores (Bonnet et al. 2022, metrics.md): field MSEs in standardised units over
+"""AirfRANS scores (Bonnet et al. 2022, §4 and the repository's corrected scores): field
+MSEs in standardised units over
 volume and surface nodes, force coefficients from the **predicted** fields, their relative
 errors and Spearman correlations across the test set.
 

@@ -2,7 +2,8 @@
 per subset, chosen in non-dimensional terms.
 
 The published ranges (a 1 m cavity at μ = 1e-5 with lids up to 50 m/s) mean Reynolds
-numbers of 1e5–1e6, beyond a laminar solver on 64–128 cells (datasets.md §2). Here each
+numbers of 1e5–1e6 (Luo, Chen & Zhang 2023, §3), beyond a laminar solver on 64–128
+cells. Here each
 problem has a reference length L and speed U, Re = ρ U L / μ stays within about 100–1000
 (cylinder: 40–200, D = 2r), and physical values (m, m/s, kg/m³, Pa·s) are chosen to give
 those Reynolds numbers with convective times L/U of about a second, so that frames 0.1 s

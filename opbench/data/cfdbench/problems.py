@@ -1,4 +1,5 @@
-"""The four CFDBench problems as the reference loader sees them (datasets.md §2).
+"""The four CFDBench problems as the reference loader sees them (Luo, Chen & Zhang 2023,
+and the luo-yining/CFDBench code).
 
 For each problem: the case parameters in loader order, the published frame spacing, the
 padding convention and the obstacle mask. Frames are (T, H, W) with axis 1 = y (row 0 at

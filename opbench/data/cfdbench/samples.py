@@ -1,6 +1,7 @@
 """From case files to the splits, pairs and rollouts of the CFDBench tasks.
 
-Split (the reference's ``get_*_auto_datasets``, datasets.md §2): within each subset the
+Split (the reference code's ``get_*_auto_datasets``, luo-yining/CFDBench): within each
+subset the
 cases are sorted by case number, the subsets are concatenated in the order prop, bc, geo,
 then ``random.seed(0); random.shuffle(cases)``; the first round(0.8·n) cases train, the
 next round(0.1·n) validate, the rest test. The split depends on nothing but the case list,
