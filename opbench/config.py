@@ -203,9 +203,10 @@ class TrainConfig(StrictModel):
 class DataOptions(StrictModel):
     """Base of a dataset family's data options (``--set data.<name>=value``).
 
-    ``FINGERPRINTED`` names the options whose effect the data fingerprint already covers
-    (which files, how many samples, the split); the others change the task beyond the
-    files and are recorded as such in the dataset metadata.
+    The options enter a run's identity through the data they produce: the files and the
+    split by the data fingerprint, and the options that change the task beyond the files
+    (ConDiff's ``k_to_vertex``) through the family's dataset metadata
+    (:meth:`opbench.data.metadata.DatasetInfo.task_options`).
     """
 
 

@@ -56,20 +56,24 @@ class Interrupt(Exception):
     pass
 
 
-def test_resumed_run_matches_an_uninterrupted_one(blur_benchmark, tmp_path):
-    config = TrainConfig(epochs=5, batch_size=8, lr=3e-3)
-    full = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path / "full", config))
+def full_and_resumed(benchmark, tmp_path, config):
+    """The result of an uninterrupted run, and of one interrupted after two epochs and
+    resumed from its checkpoint."""
+    full = fit(benchmark, make_trainer(benchmark, tmp_path / "full", config))
 
     def interrupt_after_two(epoch, trainer):
         if epoch == 1:
             raise Interrupt
 
+    cut = make_trainer(benchmark, tmp_path / "cut", config, callbacks=[interrupt_after_two])
     with pytest.raises(Interrupt):
-        fit(
-            blur_benchmark,
-            make_trainer(blur_benchmark, tmp_path / "cut", config, callbacks=[interrupt_after_two]),
-        )
-    resumed = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path / "cut", config))
+        fit(benchmark, cut)
+    return full, fit(benchmark, make_trainer(benchmark, tmp_path / "cut", config))
+
+
+def test_resumed_run_matches_an_uninterrupted_one(blur_benchmark, tmp_path):
+    config = TrainConfig(epochs=5, batch_size=8, lr=3e-3)
+    full, resumed = full_and_resumed(blur_benchmark, tmp_path, config)
     assert resumed.epochs_run == full.epochs_run == 5
     assert resumed.best_val == full.best_val
     assert resumed.best_epoch == full.best_epoch
@@ -140,18 +144,7 @@ def test_every_schedule_resumes_to_the_same_learning_rates(blur_benchmark, tmp_p
     """The scheduler (torch.optim.lr_scheduler) is rebuilt at the step a resumed run
     reached, so its learning rates continue exactly."""
     config = TrainConfig(epochs=4, batch_size=8, lr=3e-3, schedule=schedule, warmup_fraction=0.4)
-    full = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path / "full", config))
-
-    def interrupt(epoch, trainer):
-        if epoch == 1:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        fit(
-            blur_benchmark,
-            make_trainer(blur_benchmark, tmp_path / "cut", config, callbacks=[interrupt]),
-        )
-    resumed = fit(blur_benchmark, make_trainer(blur_benchmark, tmp_path / "cut", config))
+    full, resumed = full_and_resumed(blur_benchmark, tmp_path, config)
     assert [h["lr"] for h in resumed.history] == [h["lr"] for h in full.history]
     if schedule == "onecycle":  # rises to lr, then anneals far below it
         lrs = [h["lr"] for h in full.history]
