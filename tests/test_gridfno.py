@@ -58,7 +58,7 @@ def test_registered_for_points_with_both_presets():
     assert "through a grid (opbench)" in entry.citation
     small, paper = entry.preset("small")["train"], entry.preset("paper")["train"]
     assert (small["batch_size"], small["loss"], small["optimizer"]) == (1, "mse", "adamw")
-    assert (paper["optimizer"], paper["lr"], paper["schedule"]) == ("adam", 1e-3, "cosine")
+    assert (paper["optimizer"], paper["lr"], paper["schedule"]) == ("adam", 1e-3, "onecycle")
     assert (paper["loss"], paper["batch_size"], paper["epochs"]) == (
         "mse",
         1,
