@@ -144,7 +144,7 @@ def resolve(
             "device": device,
             "data_dir": None if data_dir is None else str(data_dir),
             "hyperparameters": entry.check_hyperparameters(
-                {**preset_values["model"], **sections["model"]}
+                merge(preset_values["model"], sections["model"])
             ),
             "train": train,
             "data": validated(family.options_type, sections["data"], "data"),

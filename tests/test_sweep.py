@@ -133,8 +133,8 @@ def test_moving_the_data_or_changing_threads_keeps_the_run_hash(tmp_path: Path) 
 def test_records_directory_counts_as_done_on_a_fresh_out(tmp_path: Path) -> None:
     """A sweep restarted on a fresh clone (its runs/ gone) skips what is committed."""
     out = tmp_path / "runs"
-    plan = _plan(out, overrides=SMALL)
-    sweep.sweep(plan, out, workers=2)
+    for job in _plan(out, overrides=SMALL).jobs:  # in this process: no pool to start
+        sweep.execute(job, str(out), threads=1)
     records = tmp_path / "records"
     records.mkdir()
     for record in read_records(out):
@@ -147,7 +147,8 @@ def test_records_directory_counts_as_done_on_a_fresh_out(tmp_path: Path) -> None
 
 def test_a_version_1_record_gets_the_run_hash_of_its_version_2_twin(tmp_path: Path) -> None:
     out = tmp_path / "runs"
-    (outcome,) = sweep.sweep(_plan(out, models=("mean",), seeds=(0,), overrides=SMALL), out)
+    (job,) = _plan(out, models=("mean",), seeds=(0,), overrides=SMALL).jobs
+    outcome = sweep.execute(job, str(out), threads=1)
     record = read_record(Path(outcome.run_dir) / "record.json").to_json()
     old = {k: v for k, v in record.items() if k not in ("run_hash", "spec", "per_sample", "role")}
     old = validate_record({**old, "schema_version": 1})
