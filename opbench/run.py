@@ -325,9 +325,8 @@ def write(
     files written (a diverged run has no predictions or samples)."""
     benchmark = prepared.benchmark
     primary = benchmark.task.primary_metric
-    files = {"config": CONFIG_FILE, "dataset": DATASET_FILE}
-    if (run_dir / "checkpoints" / BEST).is_file():
-        files["checkpoint"] = f"checkpoints/{BEST}"
+    kept = {"config": CONFIG_FILE, "dataset": DATASET_FILE, "checkpoint": f"checkpoints/{BEST}"}
+    files = {key: name for key, name in kept.items() if (run_dir / name).is_file()}
     files["loss_curve"] = outputs.write_loss_curve(run_dir, result.history, primary)
     if scored is not None:
         predictions = scored.test["test"].predictions

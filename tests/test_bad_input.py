@@ -182,3 +182,21 @@ def test_a_diverged_record_lists_only_files_that_exist(data_root, tmp_path):
     assert result.record.train.status == "diverged"
     for name in result.record.files.values():
         assert (result.run_dir / name).is_file(), name
+
+
+def test_a_run_started_before_dataset_json_resumes_and_lists_what_exists(data_root, tmp_path):
+    """Run directories of earlier versions hold no dataset.json: they resume (nothing to
+    compare the data with) and their record does not claim the file."""
+
+    def stop(epoch, trainer):
+        raise KeyboardInterrupt
+
+    spec = runner.resolve("unet", "condiff", config=CONFIG, data_dir=data_root, epochs=2)
+    with pytest.raises(RunInterrupted) as interrupted:
+        runner.run(spec, tmp_path / "runs", progress=False, callbacks=[stop])
+    run_dir = interrupted.value.run_dir
+    (run_dir / runner.DATASET_FILE).unlink()
+    record = runner.resume(run_dir, progress=False).record
+    assert record.train.epochs_run == 2 and "dataset" not in record.files
+    for name in record.files.values():
+        assert (run_dir / name).is_file(), name
