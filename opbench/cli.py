@@ -2,7 +2,9 @@
 
 Each command parses its options, calls one library function and prints the result.
 User errors (:class:`~opbench.errors.OpbenchError`) print a one-line message to stderr
-and exit with status 2, without a traceback. The library's notices (the ``opbench``
+and exit with status 2, without a traceback; so do the command line's own usage errors (an
+unknown option, a value outside an option's choices or range) through :func:`main`, the
+``opbench`` entry point. The library's notices (the ``opbench``
 logger, e.g. "waiting for another process that generates this dataset") go to stderr.
 """
 
@@ -19,6 +21,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -501,6 +504,29 @@ def schema() -> None:
     from opbench.results.record import schema as record_schema
 
     typer.echo(json.dumps(record_schema(), indent=2, ensure_ascii=False))
+
+
+_USAGE_ERRORS = (click.ClickException, getattr(typer, "TyperException", click.ClickException))
+"""The command line's own errors (typer ≥ 0.2x raises its vendored click's)."""
+
+
+def main() -> None:
+    """The ``opbench`` command: the app, with usage errors as one line and exit status 2."""
+    try:
+        code = app(standalone_mode=False)
+    except (click.exceptions.Abort, typer.Abort):
+        sys.exit(1)
+    except _USAGE_ERRORS as error:
+        message = error.format_message() if hasattr(error, "format_message") else str(error)
+        context = getattr(error, "ctx", None)
+        where = f" (see `{context.command_path} --help`)" if context is not None else ""
+        errors.print(
+            f"[bold red]error:[/] {escape(message.replace('Value error, ', ''))}{where}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(getattr(error, "exit_code", 2))
+    sys.exit(code or 0)
 
 
 @app.command("solve")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import h5py
@@ -200,3 +202,21 @@ def test_a_run_started_before_dataset_json_resumes_and_lists_what_exists(data_ro
     assert record.train.epochs_run == 2 and "dataset" not in record.files
     for name in record.files.values():
         assert (run_dir / name).is_file(), name
+
+
+@pytest.mark.parametrize(
+    ("args", "phrase"),
+    [
+        (["run", "fno", "condiff", "--preset", "smal"], "'smal' is not one of 'small', 'paper'"),
+        (["run", "fno", "condiff", "--epochs", "-1"], "Invalid value for '--epochs'"),
+        (["sweep", "--models", "fno", "--datasets", "condiff", "--engine", "rya"], "'rya'"),
+        (["runn"], "Did you mean 'run'?"),
+    ],
+)
+def test_usage_errors_of_the_command_line_are_one_line_too(args, phrase):
+    """Through the `opbench` entry point (``python -m opbench``), errors the command line
+    catches itself (choices, ranges, unknown commands) are one line with exit status 2."""
+    result = subprocess.run(
+        [sys.executable, "-m", "opbench", *args], capture_output=True, text=True, timeout=60
+    )
+    assert_refused(result.returncode, result.stdout + result.stderr, phrase)
