@@ -139,17 +139,22 @@ def test_an_unreadable_data_dir_is_refused(tmp_path, unreadable_dir):
     assert_refused(*run(unreadable_dir, tmp_path / "runs"), "is not readable")
 
 
-def test_resume_refuses_when_the_data_changed(data_root, tmp_path):
-    data = tmp_path / "data"
-    DATASETS.get("condiff").generate(CONFIG, data, n_train=12, n_test=4, workers=1)
+def interrupted_run(data: Path, out: Path, epochs: int) -> Path:
+    """The directory of a unet run stopped (as by Ctrl-C) after its first epoch."""
 
     def stop(epoch, trainer):
         raise KeyboardInterrupt
 
-    spec = runner.resolve("unet", "condiff", config=CONFIG, data_dir=data, epochs=3)
+    spec = runner.resolve("unet", "condiff", config=CONFIG, data_dir=data, epochs=epochs)
     with pytest.raises(RunInterrupted) as interrupted:
-        runner.run(spec, tmp_path / "runs", progress=False, callbacks=[stop])
-    run_dir = interrupted.value.run_dir
+        runner.run(spec, out, progress=False, callbacks=[stop])
+    return interrupted.value.run_dir
+
+
+def test_resume_refuses_when_the_data_changed(data_root, tmp_path):
+    data = tmp_path / "data"
+    DATASETS.get("condiff").generate(CONFIG, data, n_train=12, n_test=4, workers=1)
+    run_dir = interrupted_run(data, tmp_path / "runs", epochs=3)
     checkpoint = (run_dir / "checkpoints" / "last.safetensors").read_bytes()
     DATASETS.get("condiff").generate(CONFIG, data, n_train=12, n_test=4, seed=7, workers=1)
     code, output = invoke("run", "unet", "condiff", "--resume", run_dir, "--quiet")
@@ -189,14 +194,7 @@ def test_a_diverged_record_lists_only_files_that_exist(data_root, tmp_path):
 def test_a_run_started_before_dataset_json_resumes_and_lists_what_exists(data_root, tmp_path):
     """Run directories of earlier versions hold no dataset.json: they resume (nothing to
     compare the data with) and their record does not claim the file."""
-
-    def stop(epoch, trainer):
-        raise KeyboardInterrupt
-
-    spec = runner.resolve("unet", "condiff", config=CONFIG, data_dir=data_root, epochs=2)
-    with pytest.raises(RunInterrupted) as interrupted:
-        runner.run(spec, tmp_path / "runs", progress=False, callbacks=[stop])
-    run_dir = interrupted.value.run_dir
+    run_dir = interrupted_run(data_root, tmp_path / "runs", epochs=2)
     (run_dir / runner.DATASET_FILE).unlink()
     record = runner.resume(run_dir, progress=False).record
     assert record.train.epochs_run == 2 and "dataset" not in record.files
