@@ -10,7 +10,7 @@ from opbench.catalog import REFERENCE_TASK
 from opbench.data.condiff import fv
 from opbench.data.condiff.configs import parse_config
 from opbench.data.condiff.generate import draw_coefficient
-from opbench.models import MODELS, Surrogate
+from opbench.models import MODELS, build_surrogate
 
 GRID = 64
 BATCH = 64
@@ -28,10 +28,8 @@ def problems():
 def test_fno_inference_vs_solver(benchmark, report_ratio, problems):
     """ratio = FNO inference per sample / sparse solve per sample = 1 / speedup."""
     ks, rhs = problems
-    entry = MODELS.get("fno")
-    surrogate = Surrogate(
-        entry.build(REFERENCE_TASK, **entry.preset("small")["model"]), 2, 1
-    ).eval()
+    hyperparameters = MODELS.get("fno").preset("small")["model"]
+    surrogate = build_surrogate("fno", REFERENCE_TASK, hyperparameters).eval()
     batch = {"x": torch.randn(BATCH, 2, GRID, GRID)}
 
     def infer():

@@ -7,9 +7,11 @@ validation, per-epoch checkpoints) costs per epoch.
 import torch
 from conftest import median_time
 
+from opbench.checkpoint import CheckpointMeta
 from opbench.config import TrainConfig
 from opbench.data.base import SampleSet
-from opbench.models import MODELS, Surrogate
+from opbench.eval.metrics import METRICS
+from opbench.models import MODELS, build_surrogate
 from opbench.tasks import TaskSpec
 from opbench.train.trainer import Trainer
 
@@ -23,10 +25,12 @@ TASK = TaskSpec(
 )
 
 
+HYPERPARAMETERS = MODELS.get("fno").preset("small")["model"]
+
+
 def build():
     torch.manual_seed(0)
-    entry = MODELS.get("fno")
-    return Surrogate(entry.build(TASK, **entry.preset("small")["model"]), 2, 1)
+    return build_surrogate("fno", TASK, HYPERPARAMETERS)
 
 
 def test_trainer_epoch_vs_bare_loop(benchmark, report_ratio, tmp_path):
@@ -40,9 +44,11 @@ def test_trainer_epoch_vs_bare_loop(benchmark, report_ratio, tmp_path):
         trainer = Trainer(
             build(),
             TrainConfig(epochs=1, batch_size=BATCH),
-            primary_metric="rel_l2",
+            metric=METRICS.get("rel_l2"),
             checkpoint_dir=tmp_path / str(next(runs)),
-            model_meta={},
+            model_meta=CheckpointMeta(
+                model="fno", hyperparameters=HYPERPARAMETERS, task=TASK, opbench_version="b"
+            ),
             seed=0,
             device=torch.device("cpu"),
             progress=False,
