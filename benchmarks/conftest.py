@@ -8,8 +8,20 @@ measured together mean anything. Nothing here asserts a time.
 import statistics
 import time
 from collections.abc import Callable
+from itertools import pairwise
+from pathlib import Path
 
 import pytest
+import torch
+
+from opbench.checkpoint import CheckpointMeta
+from opbench.config import Preset, TrainConfig
+from opbench.data import Benchmark
+from opbench.eval.metrics import metric_function
+from opbench.models import MODELS, build_surrogate
+from opbench.train.losses import LOSSES
+from opbench.train.optim import OPTIMIZERS
+from opbench.train.trainer import Trainer
 
 
 def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
@@ -42,3 +54,79 @@ def report_ratio(benchmark, capsys):
         return ratio
 
     return report
+
+
+def recipe(model: str, epochs: int, preset: Preset = Preset.small) -> tuple[dict, TrainConfig]:
+    """The model's preset hyperparameters and trainer settings, for ``epochs`` epochs."""
+    values = MODELS.get(model).preset(preset.value)
+    return values["model"], TrainConfig(**{**values["train"], "epochs": epochs})
+
+
+def train_epochs(
+    bench: Benchmark, model: str, preset: Preset, epochs: int, checkpoints: Path
+) -> list[float]:
+    """Wall seconds of each epoch of opbench's Trainer (training batches, validation pass,
+    per-epoch checkpoint; the first also holds the normalisers' fit)."""
+    hyperparameters, config = recipe(model, epochs, preset)
+    torch.manual_seed(0)
+    surrogate = build_surrogate(model, bench.task, hyperparameters)
+    stamps = [time.perf_counter()]
+    trainer = Trainer(
+        surrogate,
+        config,
+        metric=metric_function(bench, bench.task.primary_metric),
+        checkpoint_dir=checkpoints,
+        model_meta=CheckpointMeta(
+            model=model, hyperparameters=hyperparameters, task=bench.task, opbench_version="b"
+        ),
+        seed=0,
+        device=torch.device("cpu"),
+        progress=False,
+        physics_loss=bench.physics_loss,
+        callbacks=[lambda epoch, trainer: stamps.append(time.perf_counter())],
+    )
+    trainer.fit(bench.splits["train"], bench.splits["val"])
+    return [b - a for a, b in pairwise(stamps)]
+
+
+def bare_epochs(bench: Benchmark, model: str, epochs: int) -> list[float]:
+    """Wall seconds of each epoch of a bare PyTorch loop: the same network between its
+    normalisers, optimiser, loss, clipping, batch size and validation pass as opbench's
+    recipe, on the same tensors; no scheduler, checkpoint or bookkeeping."""
+    hyperparameters, config = recipe(model, epochs)
+    torch.manual_seed(0)
+    surrogate = build_surrogate(model, bench.task, hyperparameters)
+    train, val = bench.splits["train"].tensors, bench.splits["val"].tensors
+    model_keys = [name for name in ("x", "y", "mask") if name in train]  # what a model reads
+    surrogate.fit_normalizers(train["x"], train["y"], train.get("valid"))
+    parameters = [p for p in surrogate.parameters() if p.requires_grad]
+    optimizer = OPTIMIZERS.get(config.optimizer)(parameters, config)
+    loss_fn = LOSSES.get(config.loss)
+    metric = metric_function(bench, bench.task.primary_metric)
+    n, seconds = len(train["x"]), []
+    for _ in range(epochs):
+        start = time.perf_counter()
+        surrogate.train()
+        order = torch.randperm(n)
+        for first in range(0, n, config.batch_size):
+            index = order[first : first + config.batch_size]
+            batch = {name: train[name][index] for name in model_keys}
+            prediction = surrogate(batch, normalized=True)
+            loss = loss_fn(prediction, surrogate.output_norm.encode(batch["y"]))
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(parameters, config.grad_clip)
+            optimizer.step()
+        surrogate.eval()
+        with torch.no_grad():
+            size = config.eval_batch_size
+            prediction = torch.cat(
+                [
+                    surrogate({name: val[name][first : first + size] for name in model_keys})
+                    for first in range(0, len(val["x"]), size)
+                ]
+            )
+        metric(prediction, val).mean().item()
+        seconds.append(time.perf_counter() - start)
+    return seconds

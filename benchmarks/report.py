@@ -1,0 +1,172 @@
+"""Turn pytest-benchmark JSON into ``benchmarks/README.md`` (regenerated, never hand-typed).
+
+    pytest benchmarks/ --benchmark-json benchmarks/results/latest.json
+    python benchmarks/report.py benchmarks/results/latest.json \\
+        --before benchmarks/results/before.json --out benchmarks/README.md
+
+Every figure comes from the JSON: the ratios each benchmark stored in ``extra_info`` (each
+measured against its yardstick in the same run), the seconds-per-epoch table (with a
+"before" column from an earlier JSON when given), the machine and the commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+ZOO_EXCLUDED = ("lsm",)
+"""Models left out of the zoo's total at 32² (LSM pads a 32² map to 64²; issue 12)."""
+
+
+def _load(path: Path) -> dict[str, Any]:
+    return json.loads(Path(path).read_text())
+
+
+def _runs(data: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    return [b["extra_info"] for b in data["benchmarks"] if b["name"].startswith(prefix)]
+
+
+def _machine(data: dict[str, Any]) -> str:
+    machine, commit = data["machine_info"], data.get("commit_info", {})
+    cpu = machine.get("cpu", {}).get("brand_raw") or machine.get("processor") or "?"
+    cores = machine.get("cpu", {}).get("count", "?")
+    return (
+        f"{cpu}, {cores} cores, Python {machine.get('python_version', '?')}; commit "
+        f"`{str(commit.get('id', '?'))[:10]}`{' (dirty)' if commit.get('dirty') else ''}, "
+        f"{data.get('datetime', '?')[:19]} UTC"
+    )
+
+
+def _table(frame: pd.DataFrame) -> str:
+    return frame.to_markdown(index=False, tablefmt="pipe", disable_numparse=True)
+
+
+def _fmt(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None or pd.isna(value) else f"{value:.{digits}g}"
+
+
+def trainer_section(data: dict[str, Any]) -> list[str]:
+    runs = _runs(data, "test_trainer_epoch_over_bare_loop")
+    if not runs:
+        return []
+    rows = [
+        {
+            "model": r["model"],
+            "opbench epoch ÷ bare loop": f"{r['ratio']:.3f} [{r['ratio_low']:.3f}, "
+            f"{r['ratio_high']:.3f}]",
+            "opbench s/epoch": _fmt(r["opbench_seconds"]),
+            "bare s/epoch": _fmt(r["bare_seconds"]),
+            "paired epochs": r["n_epochs"],
+        }
+        for r in sorted(runs, key=lambda r: r["model"])
+    ]
+    return [
+        "## The trainer against a bare loop",
+        "",
+        "`benchmarks/test_trainer_speed.py`: every trainable grid model, ConDiff `cubic0.1` "
+        "at 32² (900 train / 100 validation samples), 2 threads; median ratio of paired "
+        "steady epochs with a 95 % bootstrap interval. Goal: ≤ 1.03.",
+        "",
+        _table(pd.DataFrame(rows)),
+        "",
+    ]
+
+
+def ratio_section(data: dict[str, Any]) -> list[str]:
+    rows = []
+    for bench in data["benchmarks"]:
+        for key, value in bench["extra_info"].items():
+            if key.endswith("_ratio"):
+                rows.append({"benchmark": bench["name"], "ratio": key[:-6], "value": _fmt(value)})
+    if not rows:
+        return []
+    return ["## Ratios against a yardstick", "", _table(pd.DataFrame(rows)), ""]
+
+
+def _epochs(data: dict[str, Any]) -> pd.DataFrame:
+    runs = _runs(data, "test_seconds_per_epoch")
+    return pd.DataFrame(runs, columns=["dataset", "model", "threads", "seconds_per_epoch"])
+
+
+def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
+    latest = _epochs(data)
+    if latest.empty:
+        return []
+    table = latest.pivot_table(
+        index=["dataset", "model"], columns="threads", values="seconds_per_epoch"
+    )
+    columns = {t: f"s/epoch, {t} thread{'s' if t > 1 else ''}" for t in table.columns}
+    table = table.rename(columns=columns)
+    if before is not None:
+        earlier = _epochs(before).pivot_table(
+            index=["dataset", "model"], columns="threads", values="seconds_per_epoch"
+        )
+        for threads in columns:
+            if threads in earlier:
+                table[f"before, {threads} thread{'s' if threads > 1 else ''}"] = earlier[threads]
+    table = table.reset_index()
+    shown = table.copy()
+    for column in shown.columns[2:]:
+        shown[column] = shown[column].map(_fmt)
+    lines = [
+        "## Seconds per epoch (planning figures)",
+        "",
+        "`benchmarks/test_epoch_seconds.py`: opbench's Trainer, the `small` preset, one epoch "
+        "= training batches + validation pass + per-epoch checkpoint, timed after a warm-up "
+        "epoch. ConDiff: 900 train / 100 validation samples; cavity-64: 20 "
+        "generated cases per subset (582 training pairs); airfrans-full: 72 train / 8 "
+        "validation simulations of 13 000 nodes.",
+        "",
+        _table(shown),
+        "",
+    ]
+    yardstick = _runs(data, "test_bare_fno_yardstick")
+    zoo = latest[
+        (latest["dataset"] == "condiff-32")
+        & (latest["threads"] == 2)
+        & ~latest["model"].isin(ZOO_EXCLUDED)
+    ]["seconds_per_epoch"].sum()
+    if yardstick and zoo:
+        bare = yardstick[0]["seconds_per_epoch"]
+        lines += [
+            f"Zoo total at 32², 2 threads, LSM excluded: {zoo:.1f} s per epoch = "
+            f"{zoo / bare:.2f} × the bare FNO loop timed in the same run ({bare:.2f} s).",
+            "",
+        ]
+    return lines
+
+
+def render(data: dict[str, Any], before: dict[str, Any] | None) -> str:
+    lines = [
+        "# opbench performance figures",
+        "",
+        "Generated by `benchmarks/report.py` from the pytest-benchmark JSON of one run "
+        "(`pytest benchmarks/ --benchmark-json benchmarks/results/latest.json`); do not "
+        "edit by hand. Every ratio was measured against its yardstick in the same run.",
+        "",
+        f"Machine: {_machine(data)}.",
+        *([f"Before: {_machine(before)}."] if before is not None else []),
+        "",
+        *trainer_section(data),
+        *ratio_section(data),
+        *epochs_section(data, before),
+    ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("latest", type=Path)
+    parser.add_argument("--before", type=Path)
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("README.md"))
+    args = parser.parse_args()
+    before = _load(args.before) if args.before else None
+    args.out.write_text(render(_load(args.latest), before), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
