@@ -77,11 +77,17 @@ class Device(StrEnum):
 
 
 class Preset(StrEnum):
-    """Model presets every registered model declares: ``small`` (minutes on a CPU) and
-    ``paper`` (the published recipe)."""
+    """Model presets: ``small`` (minutes on a CPU) and ``paper`` (the published recipe),
+    which every registered model declares, and ``small32``, which a model declares where
+    its ``small`` preset wastes work on 32² grids (LSM pads them to 64²)."""
 
     small = "small"
     paper = "paper"
+    small32 = "small32"
+
+
+REQUIRED_PRESETS = (Preset.small, Preset.paper)
+"""The presets every registered model must declare."""
 
 
 class Engine(StrEnum):

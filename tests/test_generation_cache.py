@@ -284,3 +284,12 @@ def test_a_script_without_a_main_guard_gets_an_error_not_a_hang(tmp_path: Path) 
     )
     assert result.returncode != 0
     assert 'if __name__ == "__main__":' in result.stderr
+
+
+def test_generating_into_the_cache_says_where(tmp_path, caplog):
+    """A run that generates its data says so, and where, before the wait."""
+    root = tmp_path / "cache" / "data"
+    with caplog.at_level(logging.INFO, logger="opbench"):
+        ensure_generated(root, lambda tmp: (tmp / "file").write_text("x"))
+    assert f"generating data into {root}" in caplog.text
+    assert "generated in" in caplog.text

@@ -134,3 +134,21 @@ def test_paper_preset_has_the_reference_parameter_count():
     entry = MODELS.get("lsm")
     net = entry.build(grid_task((64, 64)), **entry.preset("paper")["model"])
     assert count_parameters(net) == 19_187_521
+
+
+def test_small32_preset_needs_no_padding_at_32():
+    """The 5-level small preset computes a 32² map as 64² (2⁴·patch 4 = 64); ``small32``
+    (4 levels) needs no padding there: every level is a whole number of 4×4 patches."""
+    task = grid_task((32, 32))
+    entry = MODELS.get("lsm")
+    sizes = {}
+    for preset in ("small", "small32"):
+        net = entry.build(task, **entry.preset(preset)["model"])
+        seen = []
+        net.encoders[0].register_forward_hook(lambda m, args, out: seen.append(out.shape[-2:]))
+        assert net({"x": torch.randn(1, 2, 32, 32)}).shape == (1, 1, 32, 32)
+        sizes[preset] = tuple(seen[0])
+        assert net.scale * 4 == (64 if preset == "small" else 32)
+    assert sizes == {"small": (64, 64), "small32": (32, 32)}
+    small32 = entry.build(task, **entry.preset("small32")["model"])
+    assert len(small32.encoders) == 4 and count_parameters(small32) == 307_153

@@ -149,3 +149,13 @@ def test_every_schedule_resumes_to_the_same_learning_rates(blur_benchmark, tmp_p
     if schedule == "onecycle":  # rises to lr, then anneals far below it
         lrs = [h["lr"] for h in full.history]
         assert lrs[0] < lrs[1] and lrs[-1] < lrs[1] / 10
+
+
+def test_the_progress_bar_moves_with_every_batch(blur_benchmark, tmp_path, capsys):
+    """The bar counts optimiser steps (48 samples in batches of 8: 6 per epoch), so it
+    moves during an epoch; its description gives the last epoch's losses."""
+    trainer = make_trainer(blur_benchmark, tmp_path, TrainConfig(epochs=2, batch_size=8))
+    trainer.progress = True
+    fit(blur_benchmark, trainer)
+    output = capsys.readouterr().out
+    assert "step 12/12" in output and "after epoch 2/2: loss" in output

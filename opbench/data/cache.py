@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -79,9 +80,12 @@ def ensure_generated(root: Path, build: Callable[[Path], None]) -> Path:
             return root
         _remove_stale_builds(root)
         tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+        log.info("generating data into %s (once; later runs read it from there)", root)
+        start = time.perf_counter()
         try:
             build(tmp)
             os.replace(tmp, root)
+            log.info("generated in %.1f s", time.perf_counter() - start)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     finally:

@@ -19,7 +19,7 @@ import torch
 from pydantic import BaseModel, create_model
 from torch import nn
 
-from opbench.config import Preset, StrictModel, validated
+from opbench.config import REQUIRED_PRESETS, Preset, StrictModel, validated
 from opbench.errors import ConfigError, unknown_name
 from opbench.registry import Registry
 from opbench.tasks import TaskSpec
@@ -177,12 +177,16 @@ def register_model(
     physical_units: bool = False,
 ) -> Callable[[Builder], Builder]:
     """Register ``build(task, **hyperparameters)`` as the model ``name`` with its
-    :class:`ModelFlags`; the presets must cover every :class:`~opbench.config.Preset`."""
+    :class:`ModelFlags`; the presets are :class:`~opbench.config.Preset` names and include
+    :data:`~opbench.config.REQUIRED_PRESETS`."""
 
     def decorator(build: Builder) -> Builder:
-        missing = {preset.value for preset in Preset} - set(presets)
-        if missing:
-            raise ValueError(f"model {name!r} lacks the presets {sorted(missing)}")
+        missing = {preset.value for preset in REQUIRED_PRESETS} - set(presets)
+        unknown = set(presets) - {preset.value for preset in Preset}
+        if missing or unknown:
+            raise ValueError(
+                f"model {name!r}: presets lacking {sorted(missing)}, unknown {sorted(unknown)}"
+            )
         flags = ModelFlags(fitted, output_offset_free, physical_units)
         entry = ModelEntry(
             name,

@@ -5,13 +5,16 @@ Architecture (a "Linear" acts on the channels of every pixel, i.e. a 1×1 convol
 
 * **Lift**: the normalised inputs and the coordinates (x, y) ∈ [0, 1]² of the unpadded
   grid are concatenated and mapped to ``width`` channels by a Linear layer; the lifted
-  map is then zero-padded on the bottom/right to a multiple of 16·patch (the reference's
-  ``padding``), so that every level of the U-Net splits into whole patches.
-* **Multiscale U-Net**, 5 levels: (conv 3×3, batch norm, ReLU) ×2 at full resolution,
-  then 2×2 max pooling followed by the same double convolution four times, with widths
-  w, 2w, 4w, 8w, 8w. The decoder upsamples bilinearly (×2, ``align_corners=True``),
-  concatenates the skip and applies a double convolution whose middle width is half its
-  input width (decoder outputs 4w, 2w, w, w).
+  map is then zero-padded on the bottom/right to a multiple of 2^(L−1)·patch (16·patch
+  in the reference: its ``padding``), so that every level of the U-Net splits into whole
+  patches. A 32² map with patch 4 is thus computed as 64²; the ``small32`` preset (4
+  levels, patch 4) needs no padding at 32².
+* **Multiscale U-Net**, L = 5 levels (the reference; ``levels`` sets L): (conv 3×3, batch
+  norm, ReLU) ×2 at full resolution, then 2×2 max pooling followed by the same double
+  convolution L − 1 times, with widths w, 2w, 4w, 8w, 8w (in general w·2^i, the last level
+  as wide as the one above it). The decoder upsamples bilinearly (×2,
+  ``align_corners=True``), concatenates the skip and applies a double convolution whose
+  middle width is half its input width (decoder outputs 4w, 2w, w, w).
 * Every skip feature and the bottleneck pass through a **Neural Spectral Block** before
   the decoder uses them.
 * **Projection**, after cropping back: Linear(width → width) (the reference's 1×1
@@ -53,7 +56,7 @@ CITATION = (
     "ICML 2023. arXiv:2301.12664"
 )
 LEVELS = 5
-"""U-Net levels: the coarsest map is 2^(LEVELS−1) = 16 times smaller than the input."""
+"""The reference's U-Net levels: the coarsest map is 2^(LEVELS−1) = 16 times smaller."""
 
 
 class NeuralSpectralBlock(nn.Module):
@@ -139,6 +142,7 @@ class LSM(nn.Module):
         num_basis: K frequencies of the trigonometric basis.
         num_tokens: T latent tokens per head.
         heads: attention heads of every block (divides w).
+        levels: U-Net levels L; the coarsest map is 2^(L−1) times smaller than the input.
     """
 
     def __init__(
@@ -150,10 +154,13 @@ class LSM(nn.Module):
         num_basis: int,
         num_tokens: int,
         heads: int,
+        levels: int = LEVELS,
     ) -> None:
         super().__init__()
         self.patch_size = patch_size
-        widths = [width, 2 * width, 4 * width, 8 * width, 8 * width]
+        self.scale = 2 ** (levels - 1)
+        widths = [width * 2**level for level in range(levels - 1)]
+        widths.append(widths[-1])  # the bilinear U-Net's bottleneck: as wide as above
         self.lift = nn.Conv2d(in_channels + 2, width, 1)
         self.encoders = nn.ModuleList(
             double_conv(a, b) for a, b in zip([width, *widths[:-1]], widths, strict=True)
@@ -164,7 +171,8 @@ class LSM(nn.Module):
         # decoder, coarse to fine: (skip ⊕ upsampled) → out, middle width = input width / 2
         self.decoders = nn.ModuleList()
         below = widths[-1]
-        for skip, out in zip(widths[-2::-1], [4 * width, 2 * width, width, width], strict=True):
+        outs = [*widths[-3::-1], width]  # 4w, 2w, w, w for 5 levels
+        for skip, out in zip(widths[-2::-1], outs, strict=True):
             self.decoders.append(double_conv(skip + below, out, (skip + below) // 2))
             below = out
         # on channels-last features: the reference's 1×1 ``outc`` (width → width), then
@@ -186,9 +194,8 @@ class LSM(nn.Module):
         )
         grid = torch.stack(coordinates).expand(size, 2, height, width)
         x = self.lift(torch.cat([x, grid], dim=1))
-        scale = 2 ** (LEVELS - 1)
-        pad_h = (-height) % (scale * self.patch_size[0])
-        pad_w = (-width) % (scale * self.patch_size[1])
+        pad_h = (-height) % (self.scale * self.patch_size[0])
+        pad_w = (-width) % (self.scale * self.patch_size[1])
         x = F.pad(x, (0, pad_w, 0, pad_h))
         skips = []
         for level, encoder in enumerate(self.encoders):
@@ -221,6 +228,20 @@ class LSM(nn.Module):
             "model": {"width": 64, "patch_size": 4, "num_basis": 12, "num_tokens": 4, "heads": 8},
             "train": {**ADAM_STEP_FIFTHS, "batch_size": 20, "epochs": 500},
         },
+        # small on 32² grids without padding: one level fewer (4), so that 2³·patch 4 = 32;
+        # the 5-level small preset pads a 32² map to 64² and computes four times as much.
+        # The coarsest map is then one 4×4 patch, as the small preset's at 64².
+        "small32": {
+            "model": {
+                "width": 16,
+                "patch_size": 4,
+                "num_basis": 12,
+                "num_tokens": 4,
+                "heads": 4,
+                "levels": 4,
+            },
+            "train": SMALL_TRAIN,
+        },
     },
     citation=CITATION,
     description="Latent Spectral Model (U-Net with patchwise latent trigonometric-basis blocks)",
@@ -232,7 +253,10 @@ def build_lsm(
     num_basis: Size = 12,
     num_tokens: Size = 4,
     heads: Size = 8,
+    levels: Annotated[int, Field(strict=True, ge=2)] = LEVELS,
 ) -> nn.Module:
     """LSM for ``task``; ``patch_size`` is one int or (p_h, p_w)."""
     patch = (patch_size, patch_size) if isinstance(patch_size, int) else tuple(patch_size)
-    return LSM(task.in_channels, task.out_channels, width, patch, num_basis, num_tokens, heads)
+    return LSM(
+        task.in_channels, task.out_channels, width, patch, num_basis, num_tokens, heads, levels
+    )

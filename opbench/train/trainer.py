@@ -23,7 +23,13 @@ from typing import Any
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from opbench import checkpoint
 from opbench.checkpoint import CheckpointMeta, TrainState
@@ -211,7 +217,8 @@ class Trainer:
         samples_seen = 0
         seconds_this_session = 0.0
 
-        with self._progress_bar(config.epochs, first_epoch) as bar:
+        with self._progress_bar(config.epochs, first_epoch, steps_per_epoch) as bar:
+            task = bar.task_ids[0]
             for epoch in range(first_epoch, config.epochs):
                 if status != "ok" or stale_epochs >= (config.patience or math.inf):
                     break
@@ -239,6 +246,7 @@ class Trainer:
                     optimizer.step()
                     step += 1
                     scheduler.step()
+                    bar.advance(task)
                     losses.append(loss.item())
                     samples_seen += global_size
                     (over_budget,) = self.distributed.any(elapsed() > budget_seconds)
@@ -281,9 +289,9 @@ class Trainer:
                 )
                 self._save_last(optimizer, state)
                 bar.update(
-                    bar.task_ids[0],
-                    advance=1,
-                    description=f"epoch {epoch + 1}/{config.epochs} "
+                    task,
+                    completed=(epoch + 1) * steps_per_epoch,
+                    description=f"after epoch {epoch + 1}/{config.epochs}: "
                     f"loss {history[-1]['train_loss']:.4g} val {val_value:.4g}",
                 )
                 for callback in self.callbacks:
@@ -339,14 +347,21 @@ class Trainer:
         checkpoint.set_rng_state(tensors, meta.rng)
         return meta.train_state
 
-    def _progress_bar(self, epochs: int, done: int) -> Progress:
+    def _progress_bar(self, epochs: int, done: int, steps_per_epoch: int) -> Progress:
+        """A bar over every optimiser step of the run (it moves with each batch), the epoch
+        and its losses in the description, and the time left."""
         bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
+            TextColumn("step {task.completed}/{task.total}"),
             TimeElapsedColumn(),
+            TimeRemainingColumn(),
             disable=not self.progress,
             transient=False,
         )
-        bar.add_task("training", total=epochs, completed=done)
+        bar.add_task(
+            f"epoch {done + 1}/{epochs}" if done < epochs else "done",
+            total=epochs * steps_per_epoch,
+            completed=done * steps_per_epoch,
+        )
         return bar
