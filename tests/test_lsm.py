@@ -144,8 +144,12 @@ def test_small32_preset_needs_no_padding_at_32():
     sizes = {}
     for preset in ("small", "small32"):
         net = entry.build(task, **entry.preset(preset)["model"])
-        seen = []
-        net.encoders[0].register_forward_hook(lambda m, args, out: seen.append(out.shape[-2:]))
+        seen: list[torch.Size] = []
+
+        def record(module, args, out, seen=seen):
+            seen.append(out.shape[-2:])
+
+        net.encoders[0].register_forward_hook(record)
         assert net({"x": torch.randn(1, 2, 32, 32)}).shape == (1, 1, 32, 32)
         sizes[preset] = tuple(seen[0])
         assert net.scale * 4 == (64 if preset == "small" else 32)
