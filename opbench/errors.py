@@ -25,13 +25,13 @@ class DataError(OpbenchError):
 
 
 class RunInterrupted(OpbenchError):
-    """A run stopped by the user; its last per-epoch checkpoint is kept for resuming."""
+    """A run stopped by the user; its last checkpoint is kept for resuming."""
 
     def __init__(self, model: str, dataset: str, run_dir: Path) -> None:
         self.run_dir = run_dir
         super().__init__(
-            f"interrupted; the last completed epoch is saved in {run_dir}. Resume with: "
-            f"opbench run {model} {dataset} --resume {run_dir}"
+            f"interrupted; {run_dir} keeps the last checkpoint (written every minute of "
+            f"training). Resume with: opbench run {model} {dataset} --resume {run_dir}"
         )
 
 

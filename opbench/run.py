@@ -71,7 +71,14 @@ from opbench.results.record import (
 )
 from opbench.train import distributed
 from opbench.train.optim import check_names
-from opbench.train.trainer import BEST, EpochCallback, Trainer, TrainResult, seed_everything
+from opbench.train.trainer import (
+    BEST,
+    CHECKPOINT_EVERY,
+    EpochCallback,
+    Trainer,
+    TrainResult,
+    seed_everything,
+)
 
 CONFIG_FILE = "config.json"
 DATASET_FILE = "dataset.json"
@@ -249,9 +256,11 @@ def fit(
     context: distributed.Distributed,
     progress: bool = True,
     callbacks: Sequence[EpochCallback] = (),
+    checkpoint_every: float = CHECKPOINT_EVERY,
 ) -> tuple[Trainer, TrainResult]:
     """Train (or fit, or resume) the model; the best checkpoint is chosen on validation."""
     benchmark = prepared.benchmark
+    unread = () if spec.train.physics_weight > 0 else benchmark.scoring_keys
     trainer = Trainer(
         prepared.surrogate,
         spec.train,
@@ -269,6 +278,8 @@ def fit(
         callbacks=callbacks,
         distributed=context,
         physics_loss=benchmark.physics_loss,
+        train_keys=[key for key in benchmark.splits["train"].tensors if key not in unread],
+        checkpoint_every=checkpoint_every,
     )
     return trainer, trainer.fit(benchmark.splits["train"], benchmark.splits["val"])
 
@@ -428,12 +439,18 @@ def _cost(params: int, result: TrainResult, scored: Scored | None, device: torch
 
 
 def run(
-    spec: RunSpec, out: Path, *, progress: bool = True, callbacks: Sequence[EpochCallback] = ()
+    spec: RunSpec,
+    out: Path,
+    *,
+    progress: bool = True,
+    callbacks: Sequence[EpochCallback] = (),
+    checkpoint_every: float = CHECKPOINT_EVERY,
 ) -> RunResult:
     """Execute a resolved run in a new directory under ``out``.
 
     Under ``torchrun`` every rank calls this; rank 0 names the directory and writes the
-    record, the other ranks train and return a result without a record.
+    record, the other ranks train and return a result without a record. The resumable
+    checkpoint is written every ``checkpoint_every`` seconds of training (and at its end).
     """
     check_writable_dir(out, "--out")
     context, device = distributed.setup(spec.device.value)
@@ -445,7 +462,9 @@ def run(
             )
         )
         try:
-            return _complete(spec, prepared, run_dir, device, context, progress, callbacks)
+            return _complete(
+                spec, prepared, run_dir, device, context, progress, callbacks, checkpoint_every
+            )
         except OpbenchError:
             if context.is_main and not (run_dir / "checkpoints").exists():
                 shutil.rmtree(run_dir, ignore_errors=True)
@@ -457,7 +476,11 @@ def run(
 
 
 def resume(
-    run_dir: Path, *, progress: bool = True, callbacks: Sequence[EpochCallback] = ()
+    run_dir: Path,
+    *,
+    progress: bool = True,
+    callbacks: Sequence[EpochCallback] = (),
+    checkpoint_every: float = CHECKPOINT_EVERY,
 ) -> RunResult:
     """Continue an interrupted run from its last per-epoch checkpoint.
 
@@ -473,7 +496,9 @@ def resume(
     try:
         prepared = prepare(spec)
         _check_same_data(run_dir, prepared.benchmark.info)
-        return _complete(spec, prepared, run_dir, device, context, progress, callbacks)
+        return _complete(
+            spec, prepared, run_dir, device, context, progress, callbacks, checkpoint_every
+        )
     except KeyboardInterrupt:
         raise RunInterrupted(spec.model, spec.dataset, run_dir) from None
     finally:
@@ -488,8 +513,11 @@ def _complete(
     context: distributed.Distributed,
     progress: bool,
     callbacks: Sequence[EpochCallback],
+    checkpoint_every: float,
 ) -> RunResult:
-    trainer, result = fit(spec, prepared, run_dir, device, context, progress, callbacks)
+    trainer, result = fit(
+        spec, prepared, run_dir, device, context, progress, callbacks, checkpoint_every
+    )
     if not context.is_main:
         return RunResult(run_dir, None)
     scored = score(spec, prepared, trainer, device) if result.status != "diverged" else None

@@ -147,7 +147,7 @@ def interrupted_run(data: Path, out: Path, epochs: int) -> Path:
 
     spec = runner.resolve("unet", "condiff", config=CONFIG, data_dir=data, epochs=epochs)
     with pytest.raises(RunInterrupted) as interrupted:
-        runner.run(spec, out, progress=False, callbacks=[stop])
+        runner.run(spec, out, progress=False, callbacks=[stop], checkpoint_every=0)
     return interrupted.value.run_dir
 
 

@@ -154,6 +154,7 @@ def test_interrupted_run_resumes_to_the_same_result(data_root, tmp_path):
             tmp_path / "cut",
             progress=False,
             callbacks=[interrupt],
+            checkpoint_every=0,
         )
     run_dir = interrupted.value.run_dir
     assert "--resume" in str(interrupted.value)

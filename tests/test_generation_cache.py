@@ -208,16 +208,17 @@ def test_a_run_waiting_for_the_lock_says_what_it_waits_for(
     def build(tmp: Path) -> None:
         (tmp / "data.txt").write_text("built")
 
+    def waiting() -> list[str]:  # (the test's own directory name has "waiting" in it)
+        return [r.getMessage() for r in caplog.records if r.getMessage().startswith("waiting")]
+
     waiter = threading.Thread(target=ensure_generated, args=(root, build), daemon=True)
     with FileLock(lock):
         waiter.start()
-        _wait_for(
-            lambda: any("waiting" in r.getMessage() for r in caplog.records), 10, "the log line"
-        )
+        _wait_for(lambda: bool(waiting()), 10, "the log line")
         assert waiter.is_alive() and not root.exists()
     waiter.join(timeout=10)
     assert (root / "data.txt").read_text() == "built"
-    [message] = [r.getMessage() for r in caplog.records if "waiting" in r.getMessage()]
+    [message] = waiting()
     assert str(root) in message and str(lock) in message
 
 

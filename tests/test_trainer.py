@@ -15,7 +15,14 @@ SMALL_UNET = {"width": 4, "depth": 1}
 
 
 def make_trainer(
-    benchmark, tmp_path, config, name="unet", hyperparameters=None, seed=0, callbacks=()
+    benchmark,
+    tmp_path,
+    config,
+    name="unet",
+    hyperparameters=None,
+    seed=0,
+    callbacks=(),
+    checkpoint_every=0.0,
 ):
     seed_everything(seed)
     hyperparameters = SMALL_UNET if hyperparameters is None else hyperparameters
@@ -32,6 +39,7 @@ def make_trainer(
         device=torch.device("cpu"),
         progress=False,
         callbacks=callbacks,
+        checkpoint_every=checkpoint_every,
     )
 
 
@@ -78,6 +86,27 @@ def test_resumed_run_matches_an_uninterrupted_one(blur_benchmark, tmp_path):
     assert resumed.best_val == full.best_val
     assert resumed.best_epoch == full.best_epoch
     assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in full.history]
+
+
+def test_throttled_checkpoints_are_written_at_the_end_and_agree(blur_benchmark, tmp_path):
+    """With a long interval the resumable checkpoint is written only when training ends,
+    and the best weights held in memory until then are the best epoch's."""
+    config = TrainConfig(epochs=4, batch_size=8, lr=1e-2)
+    on_disk = []
+
+    def look(epoch, trainer):
+        on_disk.append((tmp_path / "last.safetensors").exists())
+
+    trainer = make_trainer(
+        blur_benchmark, tmp_path, config, callbacks=[look], checkpoint_every=math.inf
+    )
+    result = fit(blur_benchmark, trainer)
+    assert on_disk == [False, False, False, True]
+    weights, best = load_checkpoint(tmp_path / "best.safetensors")
+    assert (best.epoch, best.val) == (result.best_epoch, result.best_val)
+    again = make_trainer(blur_benchmark, tmp_path / "again", config)
+    again.surrogate.load_state_dict(weights)
+    assert again.validate(blur_benchmark.splits["val"]) == pytest.approx(result.best_val)
 
 
 def test_nan_in_training_stops_the_run_as_diverged(blur_benchmark, tmp_path):

@@ -117,6 +117,9 @@ class Benchmark:
         set_metrics: split-level metrics, computed from the per-sample values of the whole
             split (AirfRANS: Spearman correlations of predicted and true force coefficients
             across the test set).
+        scoring_keys: batch keys that only the metrics and the physics loss read (ConDiff's
+            float64 ``k_cells`` and ``f64``); training batches leave them out unless the
+            physics loss is on.
     """
 
     family: str
@@ -129,6 +132,7 @@ class Benchmark:
     physics_loss: Callable[[Tensor, Batch], Tensor] | None = None
     rollout: Rollout | None = None
     set_metrics: dict[str, SetMetric] = field(default_factory=dict)
+    scoring_keys: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         unknown = set(self.metrics) - set(self.task.metrics)

@@ -44,6 +44,9 @@ from opbench.train.optim import OPTIMIZERS, SCHEDULES
 
 LAST = "last.safetensors"
 BEST = "best.safetensors"
+CHECKPOINT_EVERY = 60.0
+"""Seconds of training between two writes of the resumable checkpoint (its write costs
+milliseconds per megabyte: several per cent of a short epoch when done every epoch)."""
 
 EpochCallback = Callable[[int, "Trainer"], None]
 
@@ -78,17 +81,25 @@ class Trainer:
         metric: the validation metric ``fn(prediction, batch)`` (lower is better, physical
             units): the task's primary metric.
         checkpoint_dir: where ``last.safetensors`` (resumable state) and
-            ``best.safetensors`` (best weights) are written.
+            ``best.safetensors`` (best weights) are written: at the end of the epoch in
+            which ``checkpoint_every`` seconds have passed since the previous write, and at
+            the end of training. Between writes the best weights are kept in memory, so the
+            two files always agree; an interrupted run resumes from the last write (at most
+            ``checkpoint_every`` seconds of training are lost).
         model_meta: the metadata stored with every checkpoint (model name, hyperparameters,
             task, version).
         seed: run seed; epoch ``e`` shuffles with a generator seeded by (seed, e).
         device: torch device.
         progress: show a progress bar.
-        callbacks: called as ``callback(epoch, trainer)`` after each epoch's checkpoint.
+        callbacks: called as ``callback(epoch, trainer)`` at the end of each epoch (after
+            its checkpoint write, when one is due).
         distributed: this process's rank under torchrun (see
             :mod:`opbench.train.distributed`); rank 0 writes the checkpoints.
         physics_loss: the dataset's residual loss on physical predictions, weighted by
             ``config.physics_weight``.
+        train_keys: the batch keys training reads (``None``: all); keys only the scoring
+            reads (ConDiff's float64 ``k_cells``, ``f64``) need not be gathered per batch.
+        checkpoint_every: seconds between writes of the checkpoints (0: every epoch).
     """
 
     def __init__(
@@ -105,8 +116,13 @@ class Trainer:
         callbacks: Sequence[EpochCallback] = (),
         distributed: Distributed | None = None,
         physics_loss: Callable[[torch.Tensor, dict[str, torch.Tensor]], torch.Tensor] | None = None,
+        train_keys: Sequence[str] | None = None,
+        checkpoint_every: float = CHECKPOINT_EVERY,
     ) -> None:
         self.surrogate = surrogate.to(device)
+        self.train_keys = None if train_keys is None else tuple(train_keys)
+        self.checkpoint_every = checkpoint_every
+        self._best: tuple[int, float, dict[str, torch.Tensor]] | None = None
         self.config = config
         self.metric = metric
         self.checkpoint_dir = checkpoint_dir
@@ -134,11 +150,21 @@ class Trainer:
         values = self.metric(prediction, val.tensors)
         return self.distributed.broadcast(float(values.mean()))
 
-    def _save_best(self, epoch: int, val_value: float) -> None:
-        if not self.distributed.is_main:
+    def _keep_best(self, epoch: int, val_value: float) -> None:
+        """Hold a copy of the current weights as the best so far (written with the next
+        checkpoint)."""
+        tensors = checkpoint.module_tensors(self.surrogate)
+        self._best = (epoch, val_value, {name: t.detach().clone() for name, t in tensors.items()})
+
+    def _write_best(self) -> None:
+        """Write the best weights held in memory, if any are not written yet."""
+        if self._best is None or not self.distributed.is_main:
+            self._best = None
             return
+        epoch, val_value, tensors = self._best
         meta = self.model_meta.model_copy(update={"epoch": epoch, "val": val_value})
-        checkpoint.save_checkpoint(self.best_path, checkpoint.module_tensors(self.surrogate), meta)
+        checkpoint.save_checkpoint(self.best_path, tensors, meta)
+        self._best = None
 
     def fit(self, train: SampleSet, val: SampleSet) -> TrainResult:
         """Train from scratch, or resume from ``checkpoint_dir/last.safetensors`` if present."""
@@ -157,7 +183,8 @@ class Trainer:
         self.surrogate.to(self.device)
         val_value = self.validate(val)
         seconds = time.perf_counter() - start
-        self._save_best(0, val_value)
+        self._keep_best(0, val_value)
+        self._write_best()
         history = [
             {"epoch": 0, "train_loss": None, "val": val_value, "lr": None, "seconds": seconds}
         ]
@@ -216,6 +243,7 @@ class Trainer:
         first_epoch = state.epoch + 1
         samples_seen = 0
         seconds_this_session = 0.0
+        written = time.perf_counter()  # the checkpoints on disk are this session's start
 
         with self._progress_bar(config.epochs, first_epoch, steps_per_epoch) as bar:
             task = bar.task_ids[0]
@@ -227,7 +255,9 @@ class Trainer:
                 generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
                 losses = []
                 lr = scheduler.get_last_lr()[0]
-                for batch in train.batches(config.batch_size, shuffle=True, generator=generator):
+                for batch in train.batches(
+                    config.batch_size, shuffle=True, generator=generator, keys=self.train_keys
+                ):
                     lr = scheduler.get_last_lr()[0]
                     global_size = batch["y"].shape[0]
                     batch = self.distributed.shard(batch)
@@ -274,7 +304,7 @@ class Trainer:
                     break
                 if val_value < best_val:
                     best_val, best_epoch, stale_epochs = val_value, epoch, 0
-                    self._save_best(epoch, val_value)
+                    self._keep_best(epoch, val_value)
                 else:
                     stale_epochs += 1
                 state = TrainState(
@@ -287,7 +317,15 @@ class Trainer:
                     stale_epochs=stale_epochs,
                     status=status,
                 )
-                self._save_last(optimizer, state)
+                finishing = (
+                    epoch + 1 == config.epochs
+                    or status != "ok"
+                    or stale_epochs >= (config.patience or math.inf)
+                )
+                if finishing or time.perf_counter() - written >= self.checkpoint_every:
+                    self._write_best()
+                    self._save_last(optimizer, state)
+                    written = time.perf_counter()
                 bar.update(
                     task,
                     completed=(epoch + 1) * steps_per_epoch,
@@ -297,6 +335,7 @@ class Trainer:
                 for callback in self.callbacks:
                     callback(epoch, self)
 
+        self._write_best()  # a run that diverged mid-epoch keeps its best weights
         throughput = samples_seen / seconds_this_session if seconds_this_session else None
         stopped_early = status == "ok" and len(history) < config.epochs
         return TrainResult(

@@ -316,6 +316,7 @@ class ConDiffFamily:
             metrics={"residual": residual_metric},
             physics_loss=spectral_residual_loss,
             solve_one=solve_one,
+            scoring_keys=("k_cells", "f64"),
         )
 
 
