@@ -8,6 +8,10 @@ positive and negative together: the paper's "12 modes" is ``n_modes=(24, 24)``.
 The FFT assumes periodicity; on non-periodic tasks (zero-Dirichlet ConDiff, CFDBench) the
 model pads the domain by ``domain_padding`` (a fraction of each side's length), as the
 original Darcy script does.
+
+The spectral layers' per-mode channel mixing is computed by
+:func:`~opbench.models.mode_mixing.mix_modes` (one contiguous batched product) in place of
+neuraloperator's einsum: the same products, several times faster on the CPU.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from torch import Tensor, nn
 from opbench.config import NonNegativeFloat, PositiveFloat, Size, Sizes
 from opbench.data.base import Batch
 from opbench.models.base import ADAM_STEP_FIFTHS, SMALL_TRAIN, register_model
+from opbench.models.mode_mixing import use_contiguous_mode_mixing
 from opbench.tasks import TaskSpec
 
 CITATION = (
@@ -83,4 +88,4 @@ def build_fno(
         projection_channel_ratio=projection_channel_ratio,
         domain_padding=None if task.periodic or not domain_padding else domain_padding,
     )
-    return FNOModel(fno)
+    return FNOModel(use_contiguous_mode_mixing(fno))

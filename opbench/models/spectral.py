@@ -73,6 +73,7 @@ from opbench.config import Size
 from opbench.data.base import Batch
 from opbench.errors import ConfigError, unknown_name
 from opbench.models.base import SMALL_TRAIN, register_model
+from opbench.models.mode_mixing import mix_modes
 from opbench.ops.dst import dst2, dst_matrix
 from opbench.tasks import TaskSpec
 
@@ -119,8 +120,7 @@ class SineSpectralConv(nn.Module):
         s_w = dst_matrix(width, v.dtype, v.device)[: self.modes]
         coefficients = s_h @ v @ s_w.T
         weight = self.weight[..., : s_h.shape[0], : s_w.shape[0]]
-        mixed = torch.einsum("bikl,iokl->bokl", coefficients, weight)
-        return s_h.T @ mixed @ s_w
+        return s_h.T @ mix_modes(coefficients, weight) @ s_w
 
 
 class SineSpectralNet(nn.Module):
