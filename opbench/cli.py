@@ -234,6 +234,12 @@ def run(
         list[str] | None,
         typer.Option(help="also score on this config of the same family (repeatable)"),
     ] = None,
+    compile_: Annotated[
+        bool,
+        typer.Option(
+            "--compile", help="torch.compile the network (faster for some models, see benchmarks/)"
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Train MODEL on DATASET, score it on the test split once, and write a run record."""
@@ -257,6 +263,7 @@ def run(
             test_configs=test_config or [],
             role=role,
             command=_command(),
+            compile=compile_,
         )
         result = library.run(spec, out, progress=not quiet)
     if result.record is not None:  # rank 0 (or the only process)
@@ -307,6 +314,12 @@ def sweep(
         list[str] | None,
         typer.Option("--set", help="override for every run: model.KEY=V, train.KEY=V, data.KEY=V"),
     ] = None,
+    compile_: Annotated[
+        bool,
+        typer.Option(
+            "--compile", help="torch.compile the network (faster for some models, see benchmarks/)"
+        ),
+    ] = False,
     retry_failed: Annotated[bool, typer.Option(help="run again the runs that failed")] = False,
 ) -> None:
     """Run every MODEL × DATASET × SEED, skipping runs already recorded in OUT or RECORDS."""
@@ -327,6 +340,7 @@ def sweep(
         retry_failed=retry_failed,
         records=records,
         command=_command(),
+        compile=compile_,
     )
     console.print(
         f"{plan.n_total} runs: {plan.n_done} already recorded, {plan.n_failed_before} failed "

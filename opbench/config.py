@@ -237,6 +237,10 @@ class RunSpec(StrictModel):
         test_configs: further configs of the family to score the trained model on.
         role: what the record is for (not part of :meth:`run_hash`).
         command: the command line that asked for the run (not part of :meth:`run_hash`).
+        compile: compile the network with ``torch.compile`` (resource only, like the thread
+            count: it reorders float operations but computes the same function; see
+            ``benchmarks/README.md`` for the models it speeds up here and what a first
+            compilation costs).
     """
 
     model: Name
@@ -253,6 +257,7 @@ class RunSpec(StrictModel):
     test_configs: list[Name] = Field(default_factory=list)
     role: Annotated[Role, Field(strict=False)] = Role.board
     command: str | None = None
+    compile: bool = False
 
     @field_validator("data", mode="before")
     @classmethod

@@ -113,6 +113,7 @@ def resolve(
     test_configs: Sequence[str] = (),
     role: Role | str = Role.board,
     command: str | None = None,
+    compile: bool = False,
 ) -> RunSpec:
     """Check every name and option and merge defaults < preset < options < ``overrides``.
 
@@ -158,6 +159,7 @@ def resolve(
             "test_configs": list(test_configs),
             "role": role,
             "command": command,
+            "compile": compile,
         },
         "",
         context={"data_options": family.options_type},
@@ -242,6 +244,8 @@ def prepare(spec: RunSpec) -> Prepared:
         test_benchmarks[other] = test_benchmark
     seed_everything(spec.seed)
     surrogate = build_surrogate(spec.model, task, spec.hyperparameters)
+    if spec.compile:
+        surrogate.net.compile()
     return Prepared(benchmark, test_benchmarks, surrogate)
 
 

@@ -165,6 +165,7 @@ def plan(
     retry_failed: bool = False,
     records: Path | None = None,
     command: str | None = None,
+    compile: bool = False,
 ) -> SweepPlan:
     """Resolve every combination and sort it into to-do, done and failed-before.
 
@@ -191,6 +192,7 @@ def plan(
             overrides=overrides,
             role=role,
             command=command,
+            compile=compile,
         )
         for family_name, config in parse_datasets(datasets)
         for model in models

@@ -257,3 +257,19 @@ def test_bad_options_are_clear_errors(args, message, tmp_path):
     assert result.exit_code != 0
     assert message in result.output
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
+
+
+def test_a_compiled_run_computes_what_the_eager_run_does(data_root, tmp_path):
+    """``--compile`` is recorded in the spec, leaves the run's identity alone, and changes
+    the result by float reordering only."""
+    options = {"config": CONFIG, "data_dir": data_root, "epochs": 1}
+    overrides = parse_set(["model.width=4", "model.cells=1"])
+    specs = [
+        runner.resolve("dilresnet", "condiff", overrides=overrides, compile=flag, **options)
+        for flag in (False, True)
+    ]
+    eager, compiled = (runner.run(spec, tmp_path, progress=False).record for spec in specs)
+    assert (eager.spec["compile"], compiled.spec["compile"]) == (False, True)
+    assert eager.run_hash == compiled.run_hash
+    a, b = (r.metrics["test"]["rel_l2"].mean for r in (eager, compiled))
+    assert b == pytest.approx(a, rel=1e-4)

@@ -4,6 +4,8 @@ backward, output shape, fitted baselines, a checkpoint round trip; parameter cou
 The parametrisation reads the registry, so a third-party model (registered through the
 ``opbench.models`` entry-point group) is covered on its layouts, points included."""
 
+import dataclasses
+
 import pytest
 import torch
 from conftest import grid_task
@@ -12,6 +14,7 @@ from neuralop.models import FNO
 from opbench import checkpoint
 from opbench.checkpoint import CheckpointMeta
 from opbench.models import MODELS, build_surrogate, count_parameters, load_surrogate
+from opbench.models.surrogate import Surrogate
 from opbench.tasks import TaskSpec
 
 SHAPES = [(16, 16), (66, 65)]
@@ -115,6 +118,36 @@ def test_every_model_on_every_declared_layout(name, layout, shape, tmp_path):
     loaded.eval()
     with torch.no_grad():
         assert torch.equal(surrogate(batch), loaded(batch))
+
+
+CHANNELS_LAST = [name for name in MODELS.names() if MODELS.get(name).flags.channels_last]
+
+
+@pytest.mark.parametrize("name", CHANNELS_LAST)
+def test_channels_last_changes_only_rounding(name):
+    """A channels-last model computes what the default layout does: outputs and
+    first-step gradients agree to 1e-5 (relative); its weights and inputs are NHWC."""
+    entry = MODELS.get(name)
+    task = grid_task((32, 32))
+    batch = grid_batch(task)
+    hyperparameters = entry.preset("small")["model"]
+    results = []
+    for flags in (entry.flags, dataclasses.replace(entry.flags, channels_last=False)):
+        torch.manual_seed(0)
+        surrogate = Surrogate(entry.instantiate(task, hyperparameters), task, flags)
+        surrogate.fit_normalizers(batch["x"], batch["y"])
+        output = surrogate(batch, normalized=True)
+        output.square().mean().backward()
+        grads = torch.cat([p.grad.flatten() for p in surrogate.parameters()])
+        results.append((output.detach(), grads, surrogate))
+    (fast, fast_grads, surrogate), (default, default_grads, _) = results
+    assert any(
+        p.ndim == 4 and p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous()
+        for p in surrogate.parameters()
+    )
+    assert surrogate.normalized_batch(batch)["x"].is_contiguous(memory_format=torch.channels_last)
+    assert (fast - default).norm() / default.norm() < 1e-5
+    assert (fast_grads - default_grads).norm() / default_grads.norm() < 1e-5
 
 
 def test_every_model_declares_both_presets():

@@ -82,11 +82,17 @@ class ModelFlags:
             (μ_y = 0), so the condition survives it.
         physical_units: the model reads the raw batch and predicts in physical units (the
             identity baseline); the normalisers are bypassed.
+        channels_last: the network's 4-d weights and grid inputs are stored channels-last
+            (NHWC), where oneDNN's CPU convolutions need no layout conversions. Declared
+            where ``benchmarks/`` measured it faster and the first step's gradients equal
+            the default layout's to 1e-5 (relative): it changes only the order of float
+            additions, not what is computed.
     """
 
     fitted: bool = False
     output_offset_free: bool = False
     physical_units: bool = False
+    channels_last: bool = False
 
 
 @dataclass(frozen=True)
@@ -175,6 +181,7 @@ def register_model(
     fitted: bool = False,
     output_offset_free: bool = False,
     physical_units: bool = False,
+    channels_last: bool = False,
 ) -> Callable[[Builder], Builder]:
     """Register ``build(task, **hyperparameters)`` as the model ``name`` with its
     :class:`ModelFlags`; the presets are :class:`~opbench.config.Preset` names and include
@@ -187,7 +194,7 @@ def register_model(
             raise ValueError(
                 f"model {name!r}: presets lacking {sorted(missing)}, unknown {sorted(unknown)}"
             )
-        flags = ModelFlags(fitted, output_offset_free, physical_units)
+        flags = ModelFlags(fitted, output_offset_free, physical_units, channels_last)
         entry = ModelEntry(
             name,
             build,

@@ -76,6 +76,7 @@ class DilResNet(nn.Module):
     },
     citation=CITATION,
     description="dilated residual network (4 cells of dilations 1,2,4,8,4,2,1)",
+    channels_last=True,  # 1.19x (32²) and 1.40x (64²) per step, gradients equal to 2e-6
 )
 def build_dilresnet(
     task: TaskSpec, width: Size = 32, cells: Size = 4, dilations: Sizes = DILATIONS

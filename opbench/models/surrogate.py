@@ -72,12 +72,13 @@ class Surrogate(nn.Module):
 
     ``flags`` are the model's registered :class:`~opbench.models.base.ModelFlags`: an
     offset-free model's outputs are scaled, not centred; a model in physical units sees the
-    raw batch; a fitted one is fitted in closed form by the trainer.
+    raw batch; a fitted one is fitted in closed form by the trainer; a channels-last one
+    holds its weights and receives its grid inputs in that memory format.
     """
 
     def __init__(self, net: nn.Module, task: TaskSpec, flags: ModelFlags) -> None:
         super().__init__()
-        self.net = net
+        self.net = net.to(memory_format=torch.channels_last) if flags.channels_last else net
         self.flags = flags
         self.input_norm = ChannelNormalizer(task.in_channels)
         self.output_norm = ChannelNormalizer(task.out_channels, center=not flags.output_offset_free)
@@ -87,7 +88,10 @@ class Surrogate(nn.Module):
         self.output_norm.fit(y, valid)
 
     def normalized_batch(self, batch: Batch) -> Batch:
-        return {**batch, "x": self.input_norm.encode(batch["x"])}
+        x = self.input_norm.encode(batch["x"])
+        if self.flags.channels_last and x.ndim == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return {**batch, "x": x}
 
     def forward(self, batch: Batch, normalized: bool = False) -> Tensor:
         """The prediction y in physical units, or the network's output ỹ in normalised units
