@@ -23,6 +23,9 @@ from opbench.train.losses import LOSSES
 from opbench.train.optim import OPTIMIZERS
 from opbench.train.trainer import Trainer
 
+GRID_MODELS = [name for name, e in MODELS.items() if not e.fitted and "grid" in e.layouts]
+"""Every trainable model that reads grids."""
+
 
 def median_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1) -> float:
     """Median wall time of ``fn`` (seconds), after ``warmup`` calls."""
@@ -66,7 +69,8 @@ def train_epochs(
     bench: Benchmark, model: str, preset: Preset, epochs: int, checkpoints: Path
 ) -> list[float]:
     """Wall seconds of each epoch of opbench's Trainer (training batches, validation pass,
-    per-epoch checkpoint; the first also holds the normalisers' fit)."""
+    the checkpoint writes as the trainer makes them; the first also holds the normalisers'
+    fit)."""
     hyperparameters, config = recipe(model, epochs, preset)
     torch.manual_seed(0)
     surrogate = build_surrogate(model, bench.task, hyperparameters)
@@ -89,13 +93,21 @@ def train_epochs(
     return [b - a for a, b in pairwise(stamps)]
 
 
-def bare_epochs(bench: Benchmark, model: str, epochs: int) -> list[float]:
+def bare_epochs(
+    bench: Benchmark,
+    model: str,
+    epochs: int,
+    adapt: Callable[[torch.nn.Module], None] | None = None,
+) -> list[float]:
     """Wall seconds of each epoch of a bare PyTorch loop: the same network between its
     normalisers, optimiser, loss, clipping, batch size and validation pass as opbench's
-    recipe, on the same tensors; no scheduler, checkpoint or bookkeeping."""
+    recipe, on the same tensors; no scheduler, checkpoint or bookkeeping. ``adapt`` may
+    change the built network first (the yardstick's FNO as published)."""
     hyperparameters, config = recipe(model, epochs)
     torch.manual_seed(0)
     surrogate = build_surrogate(model, bench.task, hyperparameters)
+    if adapt is not None:
+        adapt(surrogate)
     train, val = bench.splits["train"].tensors, bench.splits["val"].tensors
     model_keys = [name for name in ("x", "y", "mask") if name in train]  # what a model reads
     surrogate.fit_normalizers(train["x"], train["y"], train.get("valid"))

@@ -15,15 +15,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import bare_epochs, train_epochs
+from conftest import GRID_MODELS, bare_epochs, train_epochs
 
 from opbench.config import Preset
 from opbench.data import load_benchmark
-from opbench.models import MODELS
 
 EPOCHS = 3
 REPEATS = 3
-MODELS_ON_GRID = [name for name, e in MODELS.items() if not e.fitted and "grid" in e.layouts]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +36,7 @@ def bootstrap_median(values: np.ndarray, draws: int = 4000) -> tuple[float, floa
     return float(np.percentile(medians, 2.5)), float(np.percentile(medians, 97.5))
 
 
-@pytest.mark.parametrize("model", MODELS_ON_GRID)
+@pytest.mark.parametrize("model", GRID_MODELS)
 def test_trainer_epoch_over_bare_loop(benchmark, bench, model, tmp_path):
     before = torch.get_num_threads()
     torch.set_num_threads(2)
