@@ -282,7 +282,7 @@ def fit(
         callbacks=callbacks,
         distributed=context,
         physics_loss=benchmark.physics_loss,
-        train_keys=[key for key in benchmark.splits["train"].tensors if key not in unread],
+        train_keys=[key for key in benchmark.splits["train"].keys if key not in unread],
         checkpoint_every=checkpoint_every,
     )
     return trainer, trainer.fit(benchmark.splits["train"], benchmark.splits["val"])

@@ -48,6 +48,10 @@ class SampleSet(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return next(iter(self.tensors.values())).shape[0] if self.tensors else 0
 
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.tensors)
+
     def __getitem__(self, index: int) -> Batch:
         return {name: t[index] for name, t in self.tensors.items()}
 
@@ -65,12 +69,46 @@ class SampleSet(torch.utils.data.Dataset):
         keys: tuple[str, ...] | None = None,
     ) -> Iterator[Batch]:
         """Yield batches (dicts of stacked tensors); the last one may be smaller."""
-        n = len(self)
-        order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
         names = keys if keys is not None else tuple(self.tensors)
-        for start in range(0, n, batch_size):
-            index = order[start : start + batch_size]
+        for index in batch_positions(len(self), batch_size, shuffle, generator):
             yield {name: self.tensors[name][index] for name in names}
+
+    def chunks(self, size: int, keys: tuple[str, ...] | None = None) -> Iterator[Batch]:
+        """Every sample, whole, in consecutive chunks of ``size`` (what statistics over
+        the split read; a subclass's :meth:`batches` may sample within samples)."""
+        yield from SampleSet.batches(self, size, keys=keys)
+
+
+def batch_positions(
+    n: int, batch_size: int, shuffle: bool, generator: torch.Generator | None
+) -> Iterator[Tensor]:
+    """The sample positions of each batch of a split of ``n``: consecutive runs of
+    ``batch_size`` of ``torch.randperm(n, generator=generator)`` (shuffled) or of 0 … n−1.
+    In-memory and streamed splits share it, so one seed gives both the same batches."""
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    yield from order.split(batch_size)
+
+
+class Split(Protocol):
+    """What training reads of a split: its size, its keys and its batches (a
+    :class:`SampleSet` in memory, or a :class:`~opbench.data.streaming.StreamedSampleSet`
+    on disk)."""
+
+    @property
+    def keys(self) -> tuple[str, ...]: ...
+
+    def __len__(self) -> int: ...
+
+    def batches(
+        self,
+        batch_size: int,
+        *,
+        shuffle: bool = False,
+        generator: torch.Generator | None = None,
+        keys: tuple[str, ...] | None = None,
+    ) -> Iterator[Batch]: ...
+
+    def chunks(self, size: int, keys: tuple[str, ...] | None = None) -> Iterator[Batch]: ...
 
 
 @dataclass(frozen=True)
@@ -102,7 +140,9 @@ class Benchmark:
     Attributes:
         family, config: names, e.g. ``condiff`` and ``cubic0.1_grid64``.
         task: the TaskSpec models are built from.
-        splits: ``train``, ``val`` and ``test`` SampleSets.
+        splits: ``train``, ``val`` and ``test`` SampleSets (``train`` a
+            :class:`~opbench.data.streaming.StreamedSampleSet` where the family streams
+            data larger than the memory budget).
         info: the typed metadata of the run record's ``dataset`` section (source, generator
             version, file checksums, split sizes and how they were made, task options).
         metrics: the family's own per-sample metrics that ``task.metrics`` names (ConDiff:

@@ -9,7 +9,7 @@ The trainer's loss compares ``ỹ`` with the normalised target; every metric is 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,18 @@ import torch
 from torch import Tensor, nn
 
 from opbench import checkpoint
-from opbench.data.base import Batch
+from opbench.data.base import Batch, SampleSet, Split
 from opbench.errors import DataError, OpbenchError
 from opbench.models.base import MODELS, ModelFlags
 from opbench.tasks import TaskSpec
 
 CHANNEL_AXIS = 1
+NORMALIZER_CHUNK = 32
+"""Samples per chunk when the normalisers are fitted."""
+
+
+def _add(total: Tensor | None, term: Tensor) -> Tensor:
+    return term if total is None else total + term
 
 
 class ChannelNormalizer(nn.Module):
@@ -35,25 +41,34 @@ class ChannelNormalizer(nn.Module):
         self.register_buffer("mean", torch.zeros(channels))
         self.register_buffer("std", torch.ones(channels))
 
-    def fit(self, values: Tensor, valid: Tensor | None = None) -> None:
-        """Fit μ_c and σ_c over every axis but the channel axis (1) of ``values``; without
-        centring μ_c = 0 and σ_c is the root mean square. ``valid`` (B, 1, ...) restricts
-        the statistics to the points where it is nonzero (point clouds padded to one size)."""
-        dims = [d for d in range(values.ndim) if d != CHANNEL_AXIS]
-        values = values.double()
-        weights = (
-            torch.ones_like(values[:, :1]) if valid is None else (valid != 0).to(values.dtype)
-        ).expand_as(values)
-        count = weights.sum(dim=dims)
-        mean = (
-            (values * weights).sum(dim=dims) / count
-            if self.center
-            else torch.zeros_like(self.mean).double()
-        )
-        shape = self._shape(values)
-        spread = ((values - mean.view(shape)).square() * weights).sum(dim=dims) / count
+    def fit(self, batches: Callable[[], Iterable[tuple[Tensor, Tensor | None]]]) -> None:
+        """Fit μ_c and σ_c over every axis but the channel axis (1), in two passes over
+        ``batches()`` (pairs of values and ``valid``), summing in float64:
+        μ_c = Σ w v / Σ w, then σ_c² = Σ w (v − μ_c)² / Σ w. Without centring μ_c = 0 and
+        σ_c is the root mean square. ``valid`` (B, 1, ...) or ``None``: w = 1 where it is
+        nonzero (point clouds padded to one size), everywhere without it."""
+        total = count = spread = None
+        for values, valid in batches():
+            v, w, dims = self._weighted(values, valid)
+            total = _add(total, (v * w).sum(dim=dims))
+            count = _add(count, w.sum(dim=dims))
+        if total is None or count is None:
+            raise ValueError("no samples to fit the normaliser on")
+        mean = total / count if self.center else torch.zeros_like(total)
+        for values, valid in batches():
+            v, w, dims = self._weighted(values, valid)
+            deviation = v - mean.view(self._shape(v))
+            spread = _add(spread, (deviation.square() * w).sum(dim=dims))
         self.mean.copy_(mean)
-        self.std.copy_(spread.sqrt().clamp_min(self.eps))
+        self.std.copy_((spread / count).sqrt().clamp_min(self.eps))
+
+    @staticmethod
+    def _weighted(values: Tensor, valid: Tensor | None) -> tuple[Tensor, Tensor, list[int]]:
+        """``values`` in float64, the weights w broadcast to them, the axes summed over."""
+        dims = [d for d in range(values.ndim) if d != CHANNEL_AXIS]
+        v = values.double()
+        weights = torch.ones_like(v[:, :1]) if valid is None else (valid != 0).to(v.dtype)
+        return v, weights.expand_as(v), dims
 
     def _shape(self, values: Tensor) -> tuple[int, ...]:
         return (1, -1) + (1,) * (values.ndim - 2)
@@ -84,8 +99,25 @@ class Surrogate(nn.Module):
         self.output_norm = ChannelNormalizer(task.out_channels, center=not flags.output_offset_free)
 
     def fit_normalizers(self, x: Tensor, y: Tensor, valid: Tensor | None = None) -> None:
-        self.input_norm.fit(x, valid)
-        self.output_norm.fit(y, valid)
+        """Fit both normalisers on training tensors held in memory."""
+        tensors = {"x": x, "y": y} | ({} if valid is None else {"valid": valid})
+        self.fit_normalizers_on(SampleSet(tensors))
+
+    def fit_normalizers_on(self, split: Split) -> None:
+        """Fit both normalisers on a training split, read in consecutive chunks of
+        :data:`NORMALIZER_CHUNK` samples (so an in-memory and a streamed split of the same
+        samples give the same statistics, bit for bit)."""
+        keys = tuple(key for key in ("x", "y", "valid") if key in split.keys)
+
+        def pairs(name: str) -> Callable[[], Iterator[tuple[Tensor, Tensor | None]]]:
+            def read() -> Iterator[tuple[Tensor, Tensor | None]]:
+                for batch in split.chunks(NORMALIZER_CHUNK, keys=keys):
+                    yield batch[name], batch.get("valid")
+
+            return read
+
+        self.input_norm.fit(pairs("x"))
+        self.output_norm.fit(pairs("y"))
 
     def normalized_batch(self, batch: Batch) -> Batch:
         x = self.input_norm.encode(batch["x"])

@@ -34,7 +34,7 @@ from rich.progress import (
 from opbench import checkpoint
 from opbench.checkpoint import CheckpointMeta, TrainState
 from opbench.config import TrainConfig
-from opbench.data.base import MetricFn, SampleSet
+from opbench.data.base import MetricFn, SampleSet, Split
 from opbench.errors import ConfigError, DataError
 from opbench.eval.evaluator import predict
 from opbench.models.surrogate import Surrogate
@@ -166,14 +166,20 @@ class Trainer:
         checkpoint.save_checkpoint(self.best_path, tensors, meta)
         self._best = None
 
-    def fit(self, train: SampleSet, val: SampleSet) -> TrainResult:
+    def fit(self, train: Split, val: SampleSet) -> TrainResult:
         """Train from scratch, or resume from ``checkpoint_dir/last.safetensors`` if present."""
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         if self.surrogate.flags.fitted:
             return self._fit_closed_form(train, val)
         return self._train(train, val)
 
-    def _fit_closed_form(self, train: SampleSet, val: SampleSet) -> TrainResult:
+    def _fit_closed_form(self, train: Split, val: SampleSet) -> TrainResult:
+        if not isinstance(train, SampleSet):
+            raise DataError(
+                "the fitted baselines solve for their weights on the whole training split in "
+                "memory, but it is streamed from disk (it exceeds data.max_memory_gb); raise "
+                "data.max_memory_gb or use fewer samples (data.n_train)"
+            )
         start = time.perf_counter()
         x, y = train.tensors["x"], train.tensors["y"]
         self.surrogate.fit_normalizers(x, y, train.tensors.get("valid"))
@@ -191,7 +197,7 @@ class Trainer:
         status = "ok" if math.isfinite(val_value) else "diverged"
         return TrainResult(status, 0, 0, val_value, seconds, None, history)
 
-    def _train(self, train: SampleSet, val: SampleSet) -> TrainResult:
+    def _train(self, train: Split, val: SampleSet) -> TrainResult:
         config = self.config
         parameters = [p for p in self.surrogate.parameters() if p.requires_grad]
         optimizer = self.make_optimizer(parameters, config)
@@ -201,9 +207,7 @@ class Trainer:
         resumed = self._resume(optimizer) if (self.checkpoint_dir / LAST).is_file() else None
         if resumed is None:
             seed_everything(self.seed)
-            self.surrogate.fit_normalizers(
-                train.tensors["x"], train.tensors["y"], train.tensors.get("valid")
-            )
+            self.surrogate.fit_normalizers_on(train)
             self.surrogate.to(self.device)
         state = resumed or TrainState(
             epoch=-1,

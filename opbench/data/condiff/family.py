@@ -21,17 +21,18 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from opbench.config import Count, DataOptions, OpenFraction, Seed, Size
+from opbench.config import Count, DataOptions, OpenFraction, PositiveFloat, Seed, Size
 from opbench.data import DATASETS
 from opbench.data.base import Batch, Benchmark, SampleSet, ValidationReport
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
 from opbench.data.condiff import fv
 from opbench.data.condiff.configs import PUBLISHED_CONFIGS, ConDiffConfig, parse_config
-from opbench.data.condiff.files import RawSplit, read_split, split_path
+from opbench.data.condiff.files import RawSplit, read_split, scan_split, split_path
 from opbench.data.condiff.generate import GENERATOR_VERSION, GenerationReport, generate
 from opbench.data.condiff.metadata import ConDiffInfo
 from opbench.data.condiff.validate import cell_coefficients, validate
 from opbench.data.metadata import FileInfo
+from opbench.data.streaming import StreamedSampleSet, budget_bytes
 from opbench.errors import ConfigError, DataError, unknown_name
 from opbench.io import sha256_file, stable_hash
 from opbench.ops.dst import dst2
@@ -68,6 +69,10 @@ class ConDiffOptions(DataOptions):
         val_fraction: share of the training samples held out for validation, in (0, 1).
         k_to_vertex: ``average`` (mean of the 2×2 cells around each vertex) or ``crop``
             (``k[:g, :g]``, the reference notebooks' choice).
+        max_memory_gb: the memory budget (GiB) of the training split: larger, it is read
+            from the file batch by batch (:mod:`opbench.data.streaming`), with the same
+            batches; ``None``: half the machine's memory. Resource only: the data and
+            the results do not depend on it.
     """
 
     n_train: Count | None = None
@@ -75,6 +80,7 @@ class ConDiffOptions(DataOptions):
     seed: Seed = 0
     val_fraction: OpenFraction = 0.1
     k_to_vertex: Literal["average", "crop"] = "average"
+    max_memory_gb: PositiveFloat | None = None
 
 
 def validation_indices(n: int, fraction: float, seed: int) -> np.ndarray:
@@ -124,15 +130,48 @@ def _sample_set(raw: RawSplit, config: ConDiffConfig, options: ConDiffOptions) -
     return SampleSet(tensors)
 
 
-def _take(raw: RawSplit, requested: int | None, path: Path, option: str) -> RawSplit:
+def _count(available: int, requested: int | None, path: Path, option: str = "n_train") -> int:
+    """The samples used of a file of ``available``: ``requested``, or all when ``None``."""
     if requested is None:
-        return raw
-    if requested > len(raw):
+        return available
+    if requested > available:
         raise ConfigError(
-            f"data.{option}={requested} but {path} holds only {len(raw)} samples; "
+            f"data.{option}={requested} but {path} holds only {available} samples; "
             f"lower data.{option} or leave it unset to use all."
         )
-    return raw.head(requested)
+    return requested
+
+
+def _take(raw: RawSplit, requested: int | None, path: Path, option: str) -> RawSplit:
+    return raw.head(_count(len(raw), requested, path, option))
+
+
+def _train_and_val(
+    path: Path,
+    config: ConDiffConfig,
+    options: ConDiffOptions,
+    train_index: np.ndarray,
+    val_index: np.ndarray,
+) -> dict[str, SampleSet | StreamedSampleSet]:
+    """The train and validation splits of the training file's first samples, in memory,
+    or (when they would take more than ``data.max_memory_gb``) the training split streamed
+    from the file batch by batch, with the validation samples in memory."""
+
+    def read(rows: slice | np.ndarray) -> dict[str, Tensor]:
+        return _sample_set(read_split(path, config, rows=rows), config, options).tensors
+
+    n = len(train_index) + len(val_index)
+    one = read(slice(0, 1))
+    if n * sum(t.nbytes for t in one.values()) <= budget_bytes(options.max_memory_gb):
+        whole = SampleSet(read(slice(0, n)))
+        return {
+            "train": whole.select(train_index.tolist()),
+            "val": whole.select(val_index.tolist()),
+        }
+    return {
+        "train": StreamedSampleSet(read, train_index, tuple(one)),
+        "val": SampleSet(read(val_index)),
+    }
 
 
 def _file_info(path: Path, n_samples: int) -> FileInfo:
@@ -246,37 +285,35 @@ class ConDiffFamily:
 
         test_file = read_split(paths["test"], cfg)
         test = _take(test_file, options.n_test, paths["test"], "n_test")
-        train_file = None if test_only else read_split(paths["train"], cfg)
-        if train_file is not None and options.n_train == 0:
+        n_file = None if test_only else scan_split(paths["train"], cfg)
+        if n_file is not None and options.n_train == 0:
             raise DataError(
                 "data.n_train=0 leaves no training samples (a run needs at least 2: one to "
                 "train on, one to validate)"
             )
-        train = (
-            test.head(0)
-            if train_file is None
-            else _take(train_file, options.n_train, paths["train"], "n_train")
-        )
-        val_index = validation_indices(len(train), options.val_fraction, options.seed)
-        train_index = np.setdiff1d(np.arange(len(train)), val_index)
-        train_set = _sample_set(train, cfg, options)
+        n_train = 0 if n_file is None else _count(n_file, options.n_train, paths["train"])
+        val_index = validation_indices(n_train, options.val_fraction, options.seed)
+        train_index = np.setdiff1d(np.arange(n_train), val_index)
+        if n_file is None:
+            empty = _sample_set(test.head(0), cfg, options)
+            fitting = {"train": empty, "val": empty}
+        else:
+            fitting = _train_and_val(paths["train"], cfg, options, train_index, val_index)
         test_k = cell_coefficients(test, cfg.grid)
 
         def solve_one(index: int) -> None:
             fv.solve(test_k[index], test.rhs[index])
 
         sidecar = read_sidecar(dataset_dir)
-        files = {
-            split: _file_info(paths[split], len(raw))
-            for split, raw in (("train", train_file), ("test", test_file))
-            if raw is not None
-        }
+        files = {"test": _file_info(paths["test"], len(test_file))}
+        if n_file is not None:
+            files["train"] = _file_info(paths["train"], n_file)
         val_hash = stable_hash(val_index.tolist())
         fingerprint = stable_hash(
             [
-                files["train"].sha256 if train_file is not None else None,
+                files["train"].sha256 if n_file is not None else None,
                 files["test"].sha256,
-                len(train),
+                n_train,
                 len(test),
                 val_hash,
             ]
@@ -307,11 +344,7 @@ class ConDiffFamily:
             family=self.name,
             config=cfg.name,
             task=self.task_spec(cfg),
-            splits={
-                "train": train_set.select(train_index.tolist()),
-                "val": train_set.select(val_index.tolist()),
-                "test": _sample_set(test, cfg, options),
-            },
+            splits={**fitting, "test": _sample_set(test, cfg, options)},
             info=info,
             metrics={"residual": residual_metric},
             physics_loss=spectral_residual_loss,

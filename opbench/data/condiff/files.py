@@ -10,6 +10,8 @@ plain HDF5 file (no attributes, no chunking, no compression) with float64 datase
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +55,15 @@ def expected_shapes(config: ConDiffConfig) -> dict[str, tuple[int, ...]]:
     return vectors if config.is_poisson else {"k": (g + 1, g + 1), **vectors}
 
 
-def _read_key(file: h5py.File, path: Path, key: str, shape: tuple[int, ...]) -> np.ndarray:
+Rows = slice | np.ndarray
+"""Which samples to read: a slice, or increasing distinct indices (what h5py accepts)."""
+
+SCAN_CHUNK = 64
+"""Samples per read when a file is checked without holding it in memory."""
+
+
+def _dataset(file: h5py.File, path: Path, key: str, shape: tuple[int, ...]) -> h5py.Dataset:
+    """The dataset ``key``, checked for presence, per-sample shape and dtype."""
     dataset = file.get(key)
     if not isinstance(dataset, h5py.Dataset):
         raise DataError(f"{path}: missing dataset {key!r} (the file holds {sorted(file)}).")
@@ -64,13 +74,18 @@ def _read_key(file: h5py.File, path: Path, key: str, shape: tuple[int, ...]) -> 
         )
     if dataset.dtype != np.float64:
         raise DataError(f"{path}: dataset {key!r} has dtype {dataset.dtype}, expected float64.")
+    return dataset
+
+
+def _values(dataset: h5py.Dataset, path: Path, key: str, rows: Rows) -> np.ndarray:
+    """The rows of ``dataset``, checked to be finite (the error names the file's sample)."""
     try:
-        values = dataset[()]
+        values = dataset[rows]
     except OSError as error:
         raise DataError(f"{path}: dataset {key!r} cannot be read ({error}).") from error
     finite = np.isfinite(values).all(axis=tuple(range(1, values.ndim)))
     if not finite.all():
-        bad = np.flatnonzero(~finite)
+        bad = np.arange(dataset.shape[0])[rows][~finite]
         raise DataError(
             f"{path}: dataset {key!r} has non-finite values in sample {bad[0]} "
             f"({bad.size} sample(s) affected)."
@@ -78,27 +93,54 @@ def _read_key(file: h5py.File, path: Path, key: str, shape: tuple[int, ...]) -> 
     return values
 
 
-def read_split(path: Path, config: ConDiffConfig, allow_empty: bool = False) -> RawSplit:
-    """Read and check one ConDiff file; every problem raises a DataError naming file and key.
-    A file without samples is refused unless ``allow_empty``."""
+@contextmanager
+def _checked_datasets(
+    path: Path, config: ConDiffConfig, allow_empty: bool
+) -> Iterator[dict[str, h5py.Dataset]]:
+    """The open file's datasets, checked for presence, shapes, dtypes and a common N (and
+    N > 0 unless ``allow_empty``); DataError for any problem, naming the file."""
     path = Path(path)
     if not path.is_file():
         raise DataError(
             f"{path}: file not found. ConDiff data must be laid out as {LAYOUT} "
             f"(here <name> = {config.name})."
         )
-    shapes = expected_shapes(config)
     try:
         with h5py.File(path, "r") as file:
-            arrays = {key: _read_key(file, path, key, shape) for key, shape in shapes.items()}
+            datasets = {
+                key: _dataset(file, path, key, shape)
+                for key, shape in expected_shapes(config).items()
+            }
+            counts = {key: dataset.shape[0] for key, dataset in datasets.items()}
+            if len(set(counts.values())) > 1:
+                raise DataError(f"{path}: datasets disagree on the number of samples N: {counts}.")
+            if not allow_empty and counts["rhs"] == 0:
+                raise DataError(f"{path}: the file holds no samples (N = 0).")
+            yield datasets
     except OSError as error:
         raise DataError(f"{path}: not a readable HDF5 file ({error}).") from error
-    counts = {key: values.shape[0] for key, values in arrays.items()}
-    if len(set(counts.values())) > 1:
-        raise DataError(f"{path}: datasets disagree on the number of samples N: {counts}.")
-    if not allow_empty and counts["rhs"] == 0:
-        raise DataError(f"{path}: the file holds no samples (N = 0).")
+
+
+def read_split(
+    path: Path, config: ConDiffConfig, allow_empty: bool = False, rows: Rows = slice(None)
+) -> RawSplit:
+    """Read and check the samples ``rows`` (default: all) of one ConDiff file; every
+    problem raises a DataError naming file and key. A file without samples is refused
+    unless ``allow_empty``."""
+    with _checked_datasets(path, config, allow_empty) as datasets:
+        arrays = {key: _values(d, path, key, rows) for key, d in datasets.items()}
     return RawSplit(arrays.get("k"), arrays["rhs"], arrays["x"])
+
+
+def scan_split(path: Path, config: ConDiffConfig) -> int:
+    """Check a whole file as :func:`read_split` does, :data:`SCAN_CHUNK` samples at a time
+    (never holding more); returns its number of samples."""
+    with _checked_datasets(path, config, allow_empty=False) as datasets:
+        n = datasets["rhs"].shape[0]
+        for start in range(0, n, SCAN_CHUNK):
+            for key, dataset in datasets.items():
+                _values(dataset, path, key, slice(start, start + SCAN_CHUNK))
+    return n
 
 
 def write_split(path: Path, k: np.ndarray | None, rhs: np.ndarray, x: np.ndarray) -> None:

@@ -46,7 +46,9 @@ MAX_PROPOSALS = 10**6
 
 FIRST_BATCH = 4
 MAX_BATCH = 32
-"""Complex FFTs per proposal batch: 4, 8, 16, then 32 (two fields per FFT)."""
+"""Noise pairs drawn per proposal batch: 4, 8, 16, then 32 (two fields per pair). A pair
+is transformed (one complex FFT) only when every field before it was rejected: the noise
+drawn, and so the data, are those of transforming the whole batch."""
 
 SPLIT_IDS = {"train": 0, "test": 1}
 
@@ -102,13 +104,11 @@ def draw_coefficient(
     low, high = config.contrast_window
     proposals, pairs = 0, FIRST_BATCH
     while proposals < max_proposals:
-        phi = sampler.sample(rng, pairs)
-        contrast = np.exp(np.ptp(phi, axis=(1, 2)))
-        accepted = np.flatnonzero((low <= contrast) & (contrast <= high))
-        if accepted.size:
-            first = int(accepted[0])
-            return np.exp(phi[first]), proposals + first + 1
-        proposals += phi.shape[0]
+        for pair in sampler.noise(rng, pairs):  # transformed only until one is accepted
+            for phi in sampler.fields(pair):
+                proposals += 1
+                if low <= np.exp(np.ptp(phi)) <= high:
+                    return np.exp(phi), proposals
         pairs = min(2 * pairs, MAX_BATCH)
     raise DataError(
         f"ConDiff config {config.name}: no field with contrast in [{low:g}, {high:g}] after "

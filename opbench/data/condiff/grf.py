@@ -98,12 +98,16 @@ class CirculantSampler:
         self._scale = np.sqrt(np.clip(eigenvalues, 0.0, None) / self.m**2)
 
     def sample(self, rng: np.random.Generator, pairs: int) -> np.ndarray:
-        """``2·pairs`` independent fields, shape (2·pairs, n, n).
+        """``2·pairs`` independent fields, shape (2·pairs, n, n): :meth:`fields` of each
+        pair of :meth:`noise` (real parts in even rows, imaginary parts in odd rows)."""
+        return np.concatenate([self.fields(pair) for pair in self.noise(rng, pairs)])
 
-        Each complex FFT gives two fields: its real part (even rows of the result) and
-        its imaginary part (odd rows).
-        """
-        noise = rng.standard_normal((pairs, 2, self.m, self.m))
-        z = np.fft.fft2(self._scale * (noise[:, 0] + 1j * noise[:, 1]))
-        z = z[:, : self.n, : self.n]
-        return np.stack([z.real, z.imag], axis=1).reshape(2 * pairs, self.n, self.n)
+    def noise(self, rng: np.random.Generator, pairs: int) -> np.ndarray:
+        """White noise for ``pairs`` complex FFTs: (pairs, 2, m, m) standard normals."""
+        return rng.standard_normal((pairs, 2, self.m, self.m))
+
+    def fields(self, pair: np.ndarray) -> np.ndarray:
+        """The two fields of one noise pair (2, m, m): the real and imaginary parts of
+        FFT(√(λ/m²) ⊙ (ξ₁ + iξ₂)), cut to n × n, shape (2, n, n)."""
+        z = np.fft.fft2(self._scale * (pair[0] + 1j * pair[1]))[: self.n, : self.n]
+        return np.stack([z.real, z.imag])
