@@ -76,6 +76,48 @@ def trainer_section(data: dict[str, Any]) -> list[str]:
     ]
 
 
+GRADIENT_BAR = 1e-5
+"""First-step gradients of a speed option must agree with the registered model's to this
+(relative) for the option to be adoptable (issue 12)."""
+
+
+def _option(speedup: float, difference: float) -> str:
+    verdict = "ok" if difference <= GRADIENT_BAR else "fails 1e-5"
+    return f"{speedup:.2f}× (Δg {difference:.1e}, {verdict})"
+
+
+def options_section(data: dict[str, Any]) -> list[str]:
+    runs = _runs(data, "test_speed_options")
+    if not runs:
+        return []
+    rows = [
+        {
+            "model": r["model"],
+            "step ms (as registered)": _fmt(r["step_ms"]),
+            "registered layout": "channels-last" if r["registered_channels_last"] else "NCHW",
+            "channels-last ÷ NCHW": _option(
+                r["channels_last_speedup"], r["channels_last_grad_diff"]
+            ),
+            "torch.compile": _option(r["compile_speedup"], r["compile_grad_diff"]),
+            "first compiled step, s": _fmt(r["compile_seconds"]),
+            "inference_mode ÷ no_grad": f"{r['inference_mode_speedup']:.2f}×",
+        }
+        for r in sorted(runs, key=lambda r: r["model"])
+    ]
+    return [
+        "## Architecture-preserving speed options",
+        "",
+        "`benchmarks/test_speed_options.py`: one training step at 32² (batch 16, 2 threads), "
+        "speed-up of each option (> 1 is faster; medians of 30 interleaved rounds) and the "
+        "relative difference Δg of its first-step gradients from the registered model's "
+        "(all parameters; the bar is 1e-5). Inference: batch 64. The first compiled step "
+        "includes inductor's compilation (less with a warm on-disk cache).",
+        "",
+        _table(pd.DataFrame(rows)),
+        "",
+    ]
+
+
 def ratio_section(data: dict[str, Any]) -> list[str]:
     rows = []
     for bench in data["benchmarks"]:
@@ -152,6 +194,7 @@ def render(data: dict[str, Any], before: dict[str, Any] | None) -> str:
         *([f"Before: {_machine(before)}."] if before is not None else []),
         "",
         *trainer_section(data),
+        *options_section(data),
         *ratio_section(data),
         *epochs_section(data, before),
     ]

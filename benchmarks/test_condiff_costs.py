@@ -1,6 +1,10 @@
 """ConDiff at grid 64: FNO inference against the numerical solver, and the generator
 against the bare solve (what rejection sampling and the GRF cost on top)."""
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -54,3 +58,22 @@ def test_generator_vs_solver(benchmark, report_ratio, problems):
 
     benchmark.pedantic(generate_one, rounds=20, warmup_rounds=2)
     report_ratio("generate_over_solve", median_time(lambda: fv.solve(ks[0], rhs[0]), 20))
+
+
+def test_generator_on_both_cores_vs_solve_bound(benchmark, report_ratio, problems, tmp_path):
+    """ratio = wall time of ``opbench data generate condiff --workers 2`` (1600 cubic0.1
+    training samples; the command's start, worker processes, files and checksums included)
+    / the solve-bound limit, 1600 × one solve / 2 cores."""
+    ks, rhs = problems
+    n = 1600
+    folders = iter(range(10**6))
+    command = [str(Path(sys.executable).with_name("opbench")), "data", "generate", "condiff"]
+    options = ["--config", f"cubic0.1_grid{GRID}", "--n-train", str(n), "--n-test", "1"]
+
+    def generate_all():
+        out = ["--out", str(tmp_path / str(next(folders))), "--workers", "2"]
+        subprocess.run([*command, *options, *out], check=True, capture_output=True)
+
+    benchmark.pedantic(generate_all, rounds=2, warmup_rounds=0)
+    solve = median_time(lambda: fv.solve(ks[0], rhs[0]), 20)
+    report_ratio("generate_both_cores_over_solve_bound", (n + 1) * solve / 2)
