@@ -213,7 +213,16 @@ class DataOptions(StrictModel):
     split by the data fingerprint, and the options that change the task beyond the files
     (ConDiff's ``k_to_vertex``) through the family's dataset metadata
     (:meth:`opbench.data.metadata.DatasetInfo.task_options`).
+
+    Attributes:
+        max_memory_gb: the memory budget (GiB) of the training split: when its tensors
+            would take more, the family reads it from disk batch by batch
+            (:mod:`opbench.data.streaming`) with the same batches per seed; ``None``: half
+            the machine's memory. Resource only: the data and the results do not depend
+            on it.
     """
+
+    max_memory_gb: PositiveFloat | None = None
 
 
 class RunSpec(StrictModel):

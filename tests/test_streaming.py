@@ -10,6 +10,7 @@ import h5py
 import numpy as np
 import pytest
 import torch
+from test_cfdbench_tasks import cavity_tree
 
 from opbench import run as runner
 from opbench.config import parse_set
@@ -89,22 +90,92 @@ def test_condiff_streams_what_it_would_hold(data_root):
 
 
 def test_a_streamed_run_scores_as_the_in_memory_run(data_root, tmp_path):
-    records = []
-    for budget in ([], [f"data.max_memory_gb={TINY}"]):
-        overrides = parse_set(["model.width=4", "model.depth=1", *budget])
-        spec = runner.resolve(
-            "unet", "condiff", config=CONFIG, data_dir=data_root, epochs=2, overrides=overrides
+    in_memory, streamed = _runs(
+        "condiff",
+        "unet",
+        ["model.width=4", "model.depth=1"],
+        tmp_path,
+        config=CONFIG,
+        data_dir=data_root,
+    )
+    assert streamed == in_memory
+
+
+def _same_batches(streamed, in_memory, batch_size: int = 5) -> None:
+    """The training splits of two benchmarks give equal batches for two seeds, and their
+    validation and test splits are equal."""
+    for split in ("val", "test"):
+        a, b = streamed.splits[split].tensors, in_memory.splits[split].tensors
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in b)
+    for seed in (0, 1):
+        pairs = zip(
+            streamed.splits["train"].batches(
+                batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
+            ),
+            in_memory.splits["train"].batches(
+                batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed)
+            ),
+            strict=True,
         )
-        records.append(runner.run(spec, tmp_path, progress=False).record.to_json())
-    in_memory, streamed = records
-    assert streamed["spec"]["data"]["max_memory_gb"] == TINY
-    assert streamed["run_hash"] == in_memory["run_hash"]
-    histories = [
-        [{k: v for k, v in epoch.items() if k != "seconds"} for epoch in r["train"]["history"]]
-        for r in records
-    ]
-    assert histories[0] == histories[1]
-    assert streamed["metrics"] == in_memory["metrics"]
+        for a, b in pairs:
+            assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in b)
+
+
+def _runs(family: str, model: str, sets: list[str], tmp_path: Path, **where) -> list[dict]:
+    """A 2-epoch run in memory, then streamed: what must agree of their records (the run
+    hash, the epochs without their seconds, the metrics)."""
+    runs = []
+    for budget in ([], [f"data.max_memory_gb={TINY}"]):
+        overrides = parse_set([*sets, *budget])
+        spec = runner.resolve(model, family, epochs=2, overrides=overrides, **where)
+        record = runner.run(spec, tmp_path, progress=False).record.to_json()
+        history = [
+            {k: v for k, v in e.items() if k != "seconds"} for e in record["train"]["history"]
+        ]
+        runs.append(
+            {"run_hash": record["run_hash"], "history": history, "metrics": record["metrics"]}
+        )
+    return runs
+
+
+@pytest.mark.parametrize("task", ["autoregressive", "nonautoregressive"])
+def test_cfdbench_streams_its_training_cases_from_their_files(task, tmp_path):
+    """A streamed CFDBench training split keeps no frames (its cases are StoredCase) and
+    reads each batch's frames from the memory-mapped .npy files: the same batches, the
+    same run."""
+    root = cavity_tree(tmp_path / "cfdbench")
+    streamed = load_benchmark("cfdbench", "cavity/bc", task, data_dir=root, max_memory_gb=TINY)
+    in_memory = load_benchmark("cfdbench", "cavity/bc", task, data_dir=root)
+    assert isinstance(streamed.splits["train"], StreamedSampleSet)
+    assert isinstance(in_memory.splits["train"], SampleSet)
+    assert streamed.info == in_memory.info
+    _same_batches(streamed, in_memory)
+    model = "unet" if task == "autoregressive" else "deeponet"
+    in_memory, streamed = _runs(
+        "cfdbench", model, ["model.width=8"], tmp_path, config="cavity/bc", task=task, data_dir=root
+    )
+    assert streamed == in_memory
+
+
+def test_airfrans_streams_its_training_simulations(tmp_path):
+    """A streamed AirfRANS training split reads each batch's simulations from the files
+    (through the parse cache), padded to the same node count: the same node-sampled
+    batches, the same target statistics and the same run."""
+    pytest.importorskip("pyvista")
+    from opbench.data.airfrans.generate import GenerationOptions, generate
+
+    root = tmp_path / "airfrans"
+    generate(root, GenerationOptions(n_train=10, n_test=3, n_around=80, n_normal=16), workers=1)
+    streamed = load_benchmark("airfrans", "full", data_dir=root, max_memory_gb=TINY, n_points=300)
+    in_memory = load_benchmark("airfrans", "full", data_dir=root, n_points=300)
+    assert isinstance(streamed.splits["train"].split, StreamedSampleSet)
+    assert isinstance(in_memory.splits["train"].split, SampleSet)
+    assert streamed.info == in_memory.info
+    _same_batches(streamed, in_memory, batch_size=3)
+    in_memory, streamed = _runs(
+        "airfrans", "mlp", ["model.width=8", "data.n_points=300"], tmp_path, data_dir=root
+    )
+    assert streamed == in_memory
 
 
 def test_the_fitted_baselines_refuse_a_streamed_split(data_root, tmp_path):

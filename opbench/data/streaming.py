@@ -16,12 +16,15 @@ would take more than that.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import TypeVar
 
 import numpy as np
 import torch
 
-from opbench.data.base import Batch, batch_positions
+from opbench.data.base import Batch, SampleSet, Split, batch_positions
+
+Row = TypeVar("Row")
 
 DEFAULT_BUDGET_FRACTION = 0.5
 """Share of physical memory a training split may take in memory when no budget is set."""
@@ -89,3 +92,19 @@ class StreamedSampleSet:
     def chunks(self, size: int, keys: tuple[str, ...] | None = None) -> Iterator[Batch]:
         """Every sample in consecutive chunks of ``size``, read from disk one at a time."""
         yield from self.batches(size, keys=keys)
+
+
+def held_or_streamed(
+    rows: Sequence[Row], build: Callable[[Sequence[Row]], Batch], stream: bool
+) -> Split:
+    """The split of ``rows`` (one per sample, in split order): ``build(rows)`` in memory, or
+    (``stream``) a :class:`StreamedSampleSet` that builds each batch from its own rows.
+    ``build`` must treat each row on its own, so both give the same values."""
+    if not rows:
+        return SampleSet({})
+    if not stream:
+        return SampleSet(build(rows))
+    keys = tuple(build(rows[:1]))
+    return StreamedSampleSet(
+        lambda index: build([rows[i] for i in index]), np.arange(len(rows)), keys
+    )

@@ -10,12 +10,14 @@ per simulation per step; validation and test use every node. Scores: :mod:`.scor
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
-import torch
 from pydantic import Field
+from torch import Tensor
 
 from opbench.config import DataOptions, Seed, Size, validated
 from opbench.data import DATASETS
@@ -29,9 +31,10 @@ from opbench.data.airfrans.generate import (
     generate,
 )
 from opbench.data.airfrans.metadata import AirfRANSInfo
-from opbench.data.base import Benchmark, SampleSet, ValidationReport
+from opbench.data.base import Batch, Benchmark, Split, ValidationReport
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
 from opbench.data.metadata import FileInfo
+from opbench.data.streaming import budget_bytes, held_or_streamed
 from opbench.errors import ConfigError, DataError, unknown_name
 from opbench.io import stable_hash
 from opbench.tasks import TaskSpec
@@ -39,6 +42,8 @@ from opbench.tasks import TaskSpec
 CONFIGS = ("full", "scarce", "reynolds", "aoa")
 TASKS = ("fields",)
 REFERENCE_POINTS = 32_000
+STATISTICS_CHUNK = 16
+"""Simulations per chunk of the target statistics."""
 GENERATION_OPTIONS = ("n_train", "n_test", "n_around", "n_normal")
 
 
@@ -184,35 +189,33 @@ def _benchmark(
     options: AirfRANSOptions,
     sidecar: dict[str, Any] | None,
 ) -> Benchmark:
-    order = [(split, name) for split in ("train", "val", "test") for name in names[split]]
-    simulations = [read_simulation(root, name) for _, name in order]
-    n_max = max(len(s.points) for s in simulations)
-    tensors, first = {}, 0
+    order = [name for split in ("train", "val", "test") for name in names[split]]
+    scan = _scan(root, order, len(names["train"]), budget_bytes(options.max_memory_gb))
+    n_max = max(scan.nodes)
+    index, first = {}, 0
     for split in ("train", "val", "test"):
-        count = len(names[split])
-        tensors[split] = samples.padded_set(simulations[first : first + count], first, n_max)
-        first += count
-    train_nodes = [len(s.points) for s in simulations[: len(names["train"])]]
+        index[split] = list(range(first, first + len(names[split])))
+        first += len(names[split])
+
+    def build(rows: Sequence[int]) -> Batch:
+        simulations = [
+            scan.held[i] if i in scan.held else read_simulation(root, order[i]) for i in rows
+        ]
+        return samples.padded_set(simulations, rows, n_max)
+
+    splits = {
+        split: held_or_streamed(index[split], build, split == "train" and scan.streamed)
+        for split in index
+    }
+    scan.held.clear()  # a streamed split reads its simulations from disk
+    train_nodes = scan.nodes[: len(names["train"])]
     n_points = options.n_points or min(REFERENCE_POINTS, min(train_nodes))
     generated = sidecar is not None
     scored = samples.OUTPUTS[:3] if generated else samples.OUTPUTS
-    train = tensors["train"]
-    valid = train["valid"].bool().expand_as(train["y"])
-    std = torch.stack(
-        [train["y"][:, c][valid[:, c]].double().std() for c in range(train["y"].shape[1])]
-    )
-    stencils = [s.stencil() for s in simulations]
-    true = np.array(
-        [_true_coefficients(s, st) for s, st in zip(simulations, stencils, strict=True)]
-    )
-    forces = scoring.Forces(
-        stencils,
-        [len(s.points) for s in simulations],
-        [s.u_inf for s in simulations],
-        [s.aoa_deg for s in simulations],
-        true,
-    )
-    test_sims = tensors["test"]["sim"].tolist()
+    std = target_std(splits["train"])
+    true = np.array(scan.true)
+    forces = scoring.Forces(scan.stencils, scan.nodes, scan.u_inf, scan.aoa_deg, true)
+    test_sims = index["test"]
     metrics = {**scoring.field_metrics(std.clamp_min(1e-12), scored), **forces.metrics()}
     task_spec = TaskSpec(
         name=task,
@@ -252,7 +255,7 @@ def _benchmark(
             ),
         },
         n_points=n_points,
-        nodes={"max": n_max, "min": int(min(len(s.points) for s in simulations))},
+        nodes={"max": n_max, "min": min(scan.nodes)},
         scored_fields=list(scored),
         target_std=std.tolist(),
         true_coefficients={
@@ -264,15 +267,74 @@ def _benchmark(
         family="airfrans",
         config=config,
         task=task_spec,
-        splits={
-            "train": samples.NodeSampledSet(tensors["train"], n_points),
-            "val": SampleSet(tensors["val"]),
-            "test": SampleSet(tensors["test"]),
-        },
+        splits={**splits, "train": samples.NodeSampledSet(splits["train"], n_points)},
         info=info,
         metrics=metrics,
         set_metrics=forces.set_metrics(test_sims),
     )
+
+
+@dataclass
+class _Scan:
+    """What every split needs of each simulation of a config (in family order), read one
+    simulation at a time: node counts, force stencils, freestreams, the true force
+    coefficients; ``held`` the simulations kept in memory (all of them, unless the training
+    ones would take more than the budget: then ``streamed`` and none of those)."""
+
+    nodes: list[int] = field(default_factory=list)
+    stencils: list[WallStencil] = field(default_factory=list)
+    u_inf: list[float] = field(default_factory=list)
+    aoa_deg: list[float] = field(default_factory=list)
+    true: list[tuple[float, float]] = field(default_factory=list)
+    held: dict[int, Simulation] = field(default_factory=dict)
+    streamed: bool = False
+
+
+def _held_bytes(simulation: Simulation) -> int:
+    """What a simulation takes while held: its arrays and its padded float32 sample (15
+    values per node)."""
+    arrays = [value for value in vars(simulation).values() if isinstance(value, np.ndarray)]
+    return sum(a.nbytes for a in arrays) + 15 * 4 * len(simulation.points)
+
+
+def _scan(root: Path, order: list[str], n_train: int, budget: int) -> _Scan:
+    """Read each simulation once; training simulations are held until together they
+    exceed ``budget``, and from then on the training split streams (none is held)."""
+    scan, train_bytes = _Scan(), 0
+    for position, name in enumerate(order):
+        simulation = read_simulation(root, name)
+        stencil = simulation.stencil()
+        scan.nodes.append(len(simulation.points))
+        scan.stencils.append(stencil)
+        scan.u_inf.append(simulation.u_inf)
+        scan.aoa_deg.append(simulation.aoa_deg)
+        scan.true.append(_true_coefficients(simulation, stencil))
+        if position < n_train:
+            train_bytes += _held_bytes(simulation)
+            scan.streamed = scan.streamed or train_bytes > budget
+            if scan.streamed:
+                scan.held = {}
+                continue
+        scan.held[position] = simulation
+    return scan
+
+
+def target_std(split: Split) -> Tensor:
+    """Per output channel, the standard deviation of the targets over the real nodes of a
+    split, read in chunks (two passes, float64), so that an in-memory and a streamed split
+    give the same values: sqrt(Σ (y − ȳ)² / (n − 1))."""
+    sums = counts = None
+    for batch in split.chunks(STATISTICS_CHUNK, keys=("y", "valid")):
+        y, valid = batch["y"].double(), batch["valid"].double()
+        part, count = (y * valid).sum(dim=(0, 2)), valid.sum(dim=(0, 2)).expand(y.shape[1])
+        sums, counts = (part, count) if sums is None else (sums + part, counts + count)
+    mean = sums / counts
+    squares = None
+    for batch in split.chunks(STATISTICS_CHUNK, keys=("y", "valid")):
+        y, valid = batch["y"].double(), batch["valid"].double()
+        part = (((y - mean[None, :, None]) ** 2) * valid).sum(dim=(0, 2))
+        squares = part if squares is None else squares + part
+    return (squares / (counts - 1)).sqrt()
 
 
 def _names_hash(names: list[str]) -> str:

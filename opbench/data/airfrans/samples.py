@@ -11,6 +11,8 @@ the targets (u, v, p/ρ, ν_t), ``valid`` and ``mask`` (S, 1, N) 1 on real nodes
 the simulation in the family's list (for its force stencil). Training batches draw
 ``n_points`` nodes of each simulation at random per step (32 000 in the reference), with
 replacement only when a simulation has fewer nodes; validation and test use every node.
+A training split larger than ``data.max_memory_gb`` is read one batch of simulations at a
+time (:func:`~opbench.data.streaming.held_or_streamed`), padded to the same N.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import torch
 from torch import Tensor
 
 from opbench.data.airfrans.files import Simulation
-from opbench.data.base import Batch, SampleSet
+from opbench.data.base import Batch, Split
 
 INPUTS = ("x", "y", "u_inf_cos", "u_inf_sin", "distance", "n_x", "n_y")
 OUTPUTS = ("u", "v", "p", "nut")
@@ -37,8 +39,11 @@ def split_names(manifest: dict[str, list[str]], task: str) -> dict[str, list[str
     return {"train": train[: len(train) - n_val], "val": train[len(train) - n_val :], "test": test}
 
 
-def padded_set(simulations: Sequence[Simulation], first: int, n_max: int) -> dict[str, Tensor]:
-    """The split's tensors (module docstring); ``first`` is the family index of the first."""
+def padded_set(
+    simulations: Sequence[Simulation], indices: Sequence[int], n_max: int
+) -> dict[str, Tensor]:
+    """The tensors of ``simulations`` (module docstring); ``indices`` are their indices in
+    the family's list."""
     count = len(simulations)
     x = np.zeros((count, len(INPUTS), n_max), dtype=np.float32)
     y = np.zeros((count, len(OUTPUTS), n_max), dtype=np.float32)
@@ -59,19 +64,24 @@ def padded_set(simulations: Sequence[Simulation], first: int, n_max: int) -> dic
         "mask": valid_tensor,  # every real node is scored: the same tensor as "valid"
         "surface": torch.from_numpy(surface),
         "pos": torch.from_numpy(x[:, :2].copy()),
-        "sim": torch.arange(first, first + count),
+        "sim": torch.tensor(list(indices), dtype=torch.long),
     }
 
 
-class NodeSampledSet(SampleSet):
-    """A training split whose batches hold ``n_points`` random nodes of each simulation."""
+class NodeSampledSet:
+    """A training split (in memory or streamed) whose batches hold ``n_points`` random nodes
+    of each simulation; :meth:`chunks` (the normalisers' statistics) reads every node."""
 
-    def __init__(self, tensors: dict[str, Tensor], n_points: int) -> None:
-        super().__init__(tensors)
+    def __init__(self, split: Split, n_points: int) -> None:
+        self.split = split
         self.n_points = n_points
 
-    def select(self, indices: Tensor | list[int]) -> NodeSampledSet:
-        return NodeSampledSet(super().select(indices).tensors, self.n_points)
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self.split.keys
+
+    def __len__(self) -> int:
+        return len(self.split)
 
     def batches(
         self,
@@ -81,8 +91,15 @@ class NodeSampledSet(SampleSet):
         generator: torch.Generator | None = None,
         keys: tuple[str, ...] | None = None,
     ) -> Iterator[Batch]:
-        for batch in super().batches(batch_size, shuffle=shuffle, generator=generator, keys=keys):
-            yield self._sample(batch, generator)
+        wanted = keys if keys is None or "valid" in keys else (*keys, "valid")
+        for batch in self.split.batches(
+            batch_size, shuffle=shuffle, generator=generator, keys=wanted
+        ):
+            sampled = self._sample(batch, generator)
+            yield sampled if keys is None else {name: sampled[name] for name in keys}
+
+    def chunks(self, size: int, keys: tuple[str, ...] | None = None) -> Iterator[Batch]:
+        yield from self.split.chunks(size, keys=keys)
 
     def _sample(self, batch: Batch, generator: torch.Generator | None) -> Batch:
         counts = batch["valid"][:, 0].sum(dim=1).long()

@@ -28,7 +28,7 @@ from opbench.data.cache import ensure_generated, generated_root, read_sidecar
 from opbench.data.cfdbench import samples
 from opbench.data.cfdbench.configs import PUBLISHED_CONFIGS, CFDBenchConfig, parse_config
 from opbench.data.cfdbench.design import DESIGNS
-from opbench.data.cfdbench.files import CaseFiles, case_dirs, read_case
+from opbench.data.cfdbench.files import CaseFiles, case_dirs, open_field, read_case
 from opbench.data.cfdbench.generate import (
     GENERATOR_VERSION,
     GenerationOptions,
@@ -41,6 +41,7 @@ from opbench.data.cfdbench.problems import PROBLEMS, Problem
 from opbench.data.cfdbench.samples import CaseFrames, ParamScaler
 from opbench.data.cfdbench.solver import simulate
 from opbench.data.metadata import FileInfo
+from opbench.data.streaming import budget_bytes
 from opbench.errors import ConfigError, DataError
 from opbench.io import stable_hash
 from opbench.registry import Registry
@@ -113,24 +114,29 @@ def _frame_dt(options: CFDBenchOptions, sidecars: dict[str, dict | None], proble
     return problem.published_frame_dt, "published spacing"
 
 
-def _subset_files(folder: Path, files: list[CaseFiles]) -> dict[str, FileInfo]:
-    """Per subset: its folder, a SHA-256 over every case (name, u, v, case.json) in case
-    order, and the number of cases: the record's ``dataset.files``."""
-    digests: dict[str, Any] = {}
-    counts: dict[str, int] = {}
-    for f in files:
-        digest = digests.setdefault(f.subset, hashlib.sha256())
-        digest.update(f.path.name.encode())
-        for array in (f.u, f.v):
+class SubsetDigests:
+    """Per subset: a SHA-256 over every case (name, u, v, case.json) in case order, and the
+    number of cases, fed one case at a time: the record's ``dataset.files``."""
+
+    def __init__(self) -> None:
+        self.digests: dict[str, Any] = {}
+        self.counts: dict[str, int] = {}
+
+    def add(self, files: CaseFiles) -> None:
+        digest = self.digests.setdefault(files.subset, hashlib.sha256())
+        digest.update(files.path.name.encode())
+        for array in (files.u, files.v):
             digest.update(np.ascontiguousarray(array, dtype=np.float64).tobytes())
-        digest.update(json.dumps(f.case, sort_keys=True).encode())
-        counts[f.subset] = counts.get(f.subset, 0) + 1
-    return {
-        subset: FileInfo(
-            path=str(folder / subset), sha256=digest.hexdigest(), n_samples=counts[subset]
-        )
-        for subset, digest in digests.items()
-    }
+        digest.update(json.dumps(files.case, sort_keys=True).encode())
+        self.counts[files.subset] = self.counts.get(files.subset, 0) + 1
+
+    def infos(self, folder: Path) -> dict[str, FileInfo]:
+        return {
+            subset: FileInfo(
+                path=str(folder / subset), sha256=digest.hexdigest(), n_samples=self.counts[subset]
+            )
+            for subset, digest in self.digests.items()
+        }
 
 
 def _relative_divergence(case: CaseFrames) -> float:
@@ -261,19 +267,22 @@ class _Cases:
 
     ``keys`` is the case split of the whole config (test-only loads keep no training or
     validation frames, but the split and the parameter scaler still come from all cases).
+    ``streamed``: the training cases are :class:`~.samples.StoredCase` and the training
+    split is read from their files batch by batch.
     """
 
     config: CFDBenchConfig
     problem: Problem
     folder: Path
     keys: dict[str, list[str]]
-    frames: dict[str, list[CaseFrames]]
+    frames: dict[str, list[samples.AnyCase]]
     sidecars: dict[str, dict[str, Any] | None]
     frame_dt: float
     frame_dt_source: str
     k: int
     scaler: ParamScaler
     files: dict[str, FileInfo]
+    streamed: bool
 
     @property
     def delta_t(self) -> float:
@@ -324,19 +333,52 @@ class _Cases:
         )
 
 
+def _train_bytes(paths: list[tuple[str, Path]], problem: Problem) -> int:
+    """An upper bound on what the training cases take in memory: per frame, the padded
+    float64 u and v and one float32 sample (x with 3 + P channels, y with 2, the mask);
+    frame counts and shapes from the ``.npy`` headers (an unreadable file counts 0 here
+    and fails with its own error when it is read)."""
+    total = 0
+    pad = (2, 1) if problem.padded else (0, 0)
+    per_point = 16 + 4 * (len(problem.param_keys) + 6)
+    for _, path in paths:
+        try:
+            frames, height, width = open_field(path / "u.npy", mmap=True).shape
+        except DataError:
+            continue
+        total += frames * (height + pad[0]) * (width + pad[1]) * per_point
+    return total
+
+
 def _read_cases(
     cfg: CFDBenchConfig, folder: Path, options: CFDBenchOptions, test_only: bool
 ) -> _Cases:
+    """Read, check and split every case, one case in memory at a time; the training cases
+    stay on disk (:class:`~.samples.StoredCase`) when they would take more than
+    ``data.max_memory_gb``."""
     problem = PROBLEMS.get(cfg.problem)
-    files = [read_case(p, s) for s in cfg.split_order for p in case_dirs(folder, s)]
-    split = samples.split_cases(files)
+    paths = [(s, p) for s in cfg.split_order for p in case_dirs(folder, s)]
+    split = samples.split_cases(paths)
     if not all(split.values()):
         raise DataError(
-            f"{cfg.name}: {len(files)} cases split into "
+            f"{cfg.name}: {len(paths)} cases split into "
             f"{', '.join(f'{len(v)} {k}' for k, v in split.items())}; every split needs a "
             f"case (round(0.8 n) / round(0.1 n) / rest: at least 8 cases)"
         )
-    frames = {name: [samples.case_frames(f, problem) for f in split[name]] for name in split}
+    streamed = not test_only and _train_bytes(split["train"], problem) > budget_bytes(
+        options.max_memory_gb
+    )
+    split_of = {path: name for name, chosen in split.items() for _, path in chosen}
+    digests = SubsetDigests()
+    read: dict[Path, samples.AnyCase] = {}
+    for subset, path in paths:
+        files = read_case(path, subset)
+        digests.add(files)
+        case = samples.case_frames(files, problem)
+        name = split_of[path]
+        on_disk = (name == "train" and streamed) or (name != "test" and test_only)
+        read[path] = samples.StoredCase.of(case, files, problem) if on_disk else case
+    frames = {name: [read[path] for _, path in split[name]] for name in split}
     shapes = {c.mask.shape for cases in frames.values() for c in cases}
     if len(shapes) > 1:
         raise DataError(f"{folder}: cases differ in frame shape {sorted(shapes)}")
@@ -354,14 +396,15 @@ def _read_cases(
         cfg,
         problem,
         folder,
-        {name: [f.key for f in split[name]] for name in samples.SPLITS},
+        {name: [f"{subset}/{path.name}" for subset, path in split[name]] for name in split},
         frames,
         sidecars,
         frame_dt,
         frame_dt_source,
         k,
         scaler,
-        _subset_files(folder, files),
+        digests.infos(folder),
+        streamed,
     )
 
 
@@ -370,7 +413,12 @@ def _autoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
     k, delta_t = cases.k, cases.delta_t
     pairs = {
         name: samples.autoregressive_pairs(
-            cases.frames[name], k, options.steady_tol, cases.scaler, delta_t
+            cases.frames[name],
+            k,
+            options.steady_tol,
+            cases.scaler,
+            delta_t,
+            stream=cases.streamed and name == "train",
         )
         for name in samples.SPLITS
     }
@@ -422,10 +470,10 @@ def _step_solver(cases: _Cases) -> Callable[[int], None] | None:
         return None
     design = DESIGNS.get(cases.config.problem)
     cells = generated[0]["solver_cells"]
-    test = cases.frames["test"]
+    test, delta_t = [c.case for c in cases.frames["test"]], cases.delta_t
 
-    def solve_one(index: int) -> None:
-        simulate(design.domain(test[index % len(test)].case), cells, [cases.delta_t])
+    def solve_one(index: int) -> None:  # holds the test cases' parameters only
+        simulate(design.domain(test[index % len(test)]), cells, [delta_t])
 
     return solve_one
 
@@ -433,7 +481,12 @@ def _step_solver(cases: _Cases) -> Callable[[int], None] | None:
 def _nonautoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
     """(case parameters, t, x, y) → u at every point of every frame, scored on u."""
     splits = {
-        name: samples.nonautoregressive_set(cases.frames[name], cases.scaler, cases.frame_dt)
+        name: samples.nonautoregressive_set(
+            cases.frames[name],
+            cases.scaler,
+            cases.frame_dt,
+            stream=cases.streamed and name == "train",
+        )
         for name in samples.SPLITS
     }
     task = TaskSpec(

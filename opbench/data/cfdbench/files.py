@@ -55,18 +55,29 @@ def case_dirs(problem_dir: Path, subset: str) -> list[Path]:
     return [path for _, path in cases]
 
 
-def _read_field(path: Path) -> np.ndarray:
+def open_field(path: Path, mmap: bool = False) -> np.ndarray:
+    """The checked (T, H, W) array of ``path``, as stored; memory-mapped with ``mmap`` (only
+    the header is read until frames are indexed)."""
     if not path.is_file():
         raise DataError(f"{path} is missing (each case folder needs u.npy, v.npy, case.json)")
     try:
-        array = np.load(path, allow_pickle=False)
+        array = np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
     except (ValueError, OSError, EOFError) as error:
         raise DataError(f"{path} is not a readable .npy array: {error}") from None
     if array.dtype not in (np.float32, np.float64):
         raise DataError(f"{path} has dtype {array.dtype}; expected float32 or float64")
     if array.ndim != 3 or array.shape[0] < 2 or min(array.shape[1:]) < 2:
         raise DataError(f"{path} has shape {array.shape}; expected (T ≥ 2, H, W) frames")
-    return array.astype(np.float64)
+    return array
+
+
+def _read_field(path: Path) -> np.ndarray:
+    return open_field(path).astype(np.float64)
+
+
+def read_frames(path: Path, frame: int) -> np.ndarray:
+    """Frame ``frame`` of ``path`` as a (1, H, W) float64 array, read alone."""
+    return open_field(path, mmap=True)[frame : frame + 1].astype(np.float64)
 
 
 def read_case(path: Path, subset: str) -> CaseFiles:

@@ -11,26 +11,35 @@ Autoregressive pairs: (frame t → frame t + k) with k = round(Δt / frame spaci
 reference, a case stops yielding pairs at the first pair that has reached steady state,
 mean over the frame of | |u_t| − |u_{t+k}| | < ``steady_tol`` (|u| the velocity magnitude,
 padded frame); opbench applies this to every split and counts the pairs it drops.
+
+A training split larger than ``data.max_memory_gb`` keeps its cases on disk
+(:class:`StoredCase`): each batch reads only its frames from the memory-mapped ``.npy``
+files, padded exactly as the in-memory path pads whole cases, so both give the same
+batches (:func:`~opbench.data.streaming.held_or_streamed`).
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
-from opbench.data.base import Rollout, SampleSet
-from opbench.data.cfdbench.files import CaseFiles
+from opbench.data.base import Batch, Rollout, SampleSet, Split
+from opbench.data.cfdbench.files import FIELDS, CaseFiles, read_case, read_frames
 from opbench.data.cfdbench.problems import Problem
+from opbench.data.streaming import held_or_streamed
 from opbench.errors import DataError
 
 SPLITS = ("train", "val", "test")
+Case = TypeVar("Case")
 
 
-def split_cases(cases: list[CaseFiles]) -> dict[str, list[CaseFiles]]:
+def split_cases(cases: list[Case]) -> dict[str, list[Case]]:
     """The reference split of ``cases`` (already in prop, bc, geo / case-number order)."""
     shuffled = list(cases)
     random.Random(0).shuffle(shuffled)  # = random.seed(0); random.shuffle(...)
@@ -68,6 +77,59 @@ class CaseFrames:
     padded: bool
     case: dict[str, Any]
 
+    def whole(self) -> CaseFrames:
+        return self
+
+    def state(self, frame: int) -> np.ndarray:
+        """(2, H', W'): u and v of one frame."""
+        return np.stack([self.u[frame], self.v[frame]])
+
+
+@dataclass(frozen=True)
+class StoredCase:
+    """A case of a streamed split: what :class:`CaseFrames` holds except the frames, which
+    stay in ``path``'s files and are read (and padded) when a batch needs them."""
+
+    key: str
+    path: Path
+    subset: str
+    problem: Problem
+    mask: np.ndarray
+    params: np.ndarray
+    spacing: tuple[float, float]
+    extent: tuple[float, float, float, float]
+    padded: bool
+    case: dict[str, Any]
+
+    @classmethod
+    def of(cls, frames: CaseFrames, files: CaseFiles, problem: Problem) -> StoredCase:
+        return cls(
+            frames.key,
+            files.path,
+            files.subset,
+            problem,
+            frames.mask,
+            frames.params,
+            frames.spacing,
+            frames.extent,
+            frames.padded,
+            frames.case,
+        )
+
+    def whole(self) -> CaseFrames:
+        """Every frame, read from disk again (not kept)."""
+        return case_frames(read_case(self.path, self.subset), self.problem)
+
+    def state(self, frame: int) -> np.ndarray:
+        """(2, H', W'): u and v of one frame, read from the files and padded as
+        :func:`case_frames` pads the whole case."""
+        u, v = (read_frames(self.path / f"{name}.npy", frame) for name in FIELDS)
+        u, v, _ = self.problem.features(u, v, self.case)
+        return np.stack([u[0], v[0]])
+
+
+AnyCase = CaseFrames | StoredCase
+
 
 def case_frames(files: CaseFiles, problem: Problem) -> CaseFrames:
     """Pad and mask one case; values inside solids are set to 0 (NaN there is tolerated),
@@ -99,7 +161,7 @@ class ParamScaler:
     std: np.ndarray
 
     @classmethod
-    def fit(cls, cases: list[CaseFrames]) -> ParamScaler:
+    def fit(cls, cases: Sequence[AnyCase]) -> ParamScaler:
         params = np.stack([c.params for c in cases])
         std = params.std(axis=0)
         return cls(params.mean(axis=0), np.where(std > 0, std, 1.0))
@@ -108,15 +170,11 @@ class ParamScaler:
         return (params - self.mean) / self.std
 
 
-def _state(case: CaseFrames, frame: int) -> np.ndarray:
-    return np.stack([case.u[frame], case.v[frame]])
-
-
-def _inputs(case: CaseFrames, frame: int, scaled: np.ndarray) -> np.ndarray:
+def _inputs(case: AnyCase, frame: int, scaled: np.ndarray) -> np.ndarray:
     """(2 + 1 + P, H', W'): u, v, mask, then each scaled parameter as a constant channel."""
     shape = case.mask.shape
     constants = np.broadcast_to(scaled[:, None, None], (scaled.size, *shape))
-    return np.concatenate([_state(case, frame), case.mask[None], constants])
+    return np.concatenate([case.state(frame), case.mask[None], constants])
 
 
 def steady_frame(case: CaseFrames, k: int, tol: float) -> int:
@@ -127,44 +185,59 @@ def steady_frame(case: CaseFrames, k: int, tol: float) -> int:
     return int(steady[0]) if steady.size else len(change)
 
 
+def _pair_tensors(
+    rows: Sequence[tuple[AnyCase, int]], k: int, scaler: ParamScaler, delta_t: float
+) -> Batch:
+    """The tensors of the pairs (case, t → t + k) in ``rows``."""
+    x = np.stack([_inputs(c, t, scaler(c.params)) for c, t in rows])
+    y = np.stack([c.state(t + k) for c, t in rows])
+    return {
+        "x": torch.from_numpy(x).float(),
+        "y": torch.from_numpy(y).float(),
+        "mask": torch.from_numpy(np.stack([c.mask[None] for c, _ in rows])).float(),
+        "t": torch.full((len(rows),), float(delta_t)),
+        "spacing": torch.tensor([c.spacing for c, _ in rows], dtype=torch.float64),
+    }
+
+
 def _sample_set(
     rows: list[tuple[CaseFrames, int]], k: int, scaler: ParamScaler, delta_t: float
 ) -> SampleSet:
-    if not rows:
-        return SampleSet({})
-    x = np.stack([_inputs(c, t, scaler(c.params)) for c, t in rows])
-    y = np.stack([_state(c, t + k) for c, t in rows])
-    return SampleSet(
-        {
-            "x": torch.from_numpy(x).float(),
-            "y": torch.from_numpy(y).float(),
-            "mask": torch.from_numpy(np.stack([c.mask[None] for c, _ in rows])).float(),
-            "t": torch.full((len(rows),), float(delta_t)),
-            "spacing": torch.tensor([c.spacing for c, _ in rows], dtype=torch.float64),
-        }
-    )
+    return SampleSet(_pair_tensors(rows, k, scaler, delta_t) if rows else {})
 
 
 @dataclass(frozen=True)
 class Pairs:
     """Autoregressive pairs of one split and what the steady-state cut-off dropped."""
 
-    samples: SampleSet
+    samples: Split
     kept: int
     dropped: int
 
 
 def autoregressive_pairs(
-    cases: list[CaseFrames], k: int, tol: float, scaler: ParamScaler, delta_t: float
+    cases: Sequence[AnyCase],
+    k: int,
+    tol: float,
+    scaler: ParamScaler,
+    delta_t: float,
+    stream: bool = False,
 ) -> Pairs:
-    """Pairs (frame t → t + k) of every case up to its steady state."""
-    rows, dropped = [], 0
+    """Pairs (frame t → t + k) of every case up to its steady state, in memory or (with
+    ``stream``) read from the case files batch by batch."""
+    rows: list[tuple[AnyCase, int]] = []
+    dropped = 0
     for case in cases:
-        total = max(case.u.shape[0] - k, 0)
-        keep = steady_frame(case, k, tol) if total else 0
+        whole = case.whole()
+        total = max(whole.u.shape[0] - k, 0)
+        keep = steady_frame(whole, k, tol) if total else 0
         rows += [(case, t) for t in range(keep)]
         dropped += total - keep
-    return Pairs(_sample_set(rows, k, scaler, delta_t), len(rows), dropped)
+
+    def build(chosen: Sequence[tuple[AnyCase, int]]) -> Batch:
+        return _pair_tensors(chosen, k, scaler, delta_t)
+
+    return Pairs(held_or_streamed(rows, build, stream), len(rows), dropped)
 
 
 def rollout(
@@ -180,7 +253,7 @@ def rollout(
         for s in range(steps):
             frame = (s + 1) * k
             if frame < case.u.shape[0]:
-                targets[n, s] = _state(case, frame)
+                targets[n, s] = case.state(frame)
                 valid[n, s] = True
     return Rollout(
         start=start,
@@ -192,7 +265,7 @@ def rollout(
     )
 
 
-def _padded_centres(case: CaseFrames) -> tuple[np.ndarray, np.ndarray]:
+def _padded_centres(case: AnyCase) -> tuple[np.ndarray, np.ndarray]:
     """Coordinates (X, Y) of the padded frame's points: cell centres, the inlet column one
     cell left of x_min, the wall rows one cell outside y_min and y_max."""
     x_min, _, y_min, _ = case.extent
@@ -204,34 +277,43 @@ def _padded_centres(case: CaseFrames) -> tuple[np.ndarray, np.ndarray]:
     return np.meshgrid(x, y)
 
 
-def nonautoregressive_set(
-    cases: list[CaseFrames], scaler: ParamScaler, frame_dt: float
-) -> SampleSet:
-    """One sample per frame of every case: per-point inputs (scaled case parameters, t, x, y)
-    (N, P + 3, H'·W'), target u (N, 1, H'·W'), mask (N, 1, H'·W'); t = frame index ×
-    frame spacing in seconds, (x, y) in metres (CFDBench's non-autoregressive task).
-
-    Frames whose u is zero on every fluid cell (a generated case's initial state at rest)
-    are left out: there is nothing to predict, and their relative errors are 0/0."""
-    if not cases:
-        return SampleSet({})
+def _point_tensors(
+    rows: Sequence[tuple[AnyCase, int]], scaler: ParamScaler, frame_dt: float
+) -> Batch:
+    """The per-point tensors of the frames (case, frame) in ``rows``."""
     xs, ys, masks = [], [], []
-    for case in cases:
+    for case, frame in rows:
         gx, gy = _padded_centres(case)
         points = gx.size
         constants = np.broadcast_to(scaler(case.params)[:, None], (case.params.size, points))
-        fluid = case.mask.reshape(-1) > 0
-        for frame in range(case.u.shape[0]):
-            if not np.any(case.u[frame].reshape(-1)[fluid]):
-                continue
-            t = np.full((1, points), frame * frame_dt)
-            xs.append(np.concatenate([constants, t, gx.reshape(1, -1), gy.reshape(1, -1)]))
-            ys.append(case.u[frame].reshape(1, -1))
-            masks.append(case.mask.reshape(1, -1))
-    return SampleSet(
-        {
-            "x": torch.from_numpy(np.stack(xs)).float(),
-            "y": torch.from_numpy(np.stack(ys)).float(),
-            "mask": torch.from_numpy(np.stack(masks)).float(),
-        }
-    )
+        t = np.full((1, points), frame * frame_dt)
+        xs.append(np.concatenate([constants, t, gx.reshape(1, -1), gy.reshape(1, -1)]))
+        ys.append(case.state(frame)[0].reshape(1, -1))
+        masks.append(case.mask.reshape(1, -1))
+    return {
+        "x": torch.from_numpy(np.stack(xs)).float(),
+        "y": torch.from_numpy(np.stack(ys)).float(),
+        "mask": torch.from_numpy(np.stack(masks)).float(),
+    }
+
+
+def nonautoregressive_set(
+    cases: Sequence[AnyCase], scaler: ParamScaler, frame_dt: float, stream: bool = False
+) -> Split:
+    """One sample per frame of every case: per-point inputs (scaled case parameters, t, x, y)
+    (N, P + 3, H'·W'), target u (N, 1, H'·W'), mask (N, 1, H'·W'); t = frame index ×
+    frame spacing in seconds, (x, y) in metres (CFDBench's non-autoregressive task). In
+    memory, or (with ``stream``) read from the case files batch by batch.
+
+    Frames whose u is zero on every fluid cell (a generated case's initial state at rest)
+    are left out: there is nothing to predict, and their relative errors are 0/0."""
+    rows: list[tuple[AnyCase, int]] = []
+    for case in cases:
+        whole = case.whole()
+        fluid = whole.mask > 0
+        rows += [(case, t) for t in range(whole.u.shape[0]) if np.any(whole.u[t][fluid])]
+
+    def build(chosen: Sequence[tuple[AnyCase, int]]) -> Batch:
+        return _point_tensors(chosen, scaler, frame_dt)
+
+    return held_or_streamed(rows, build, stream)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from opbench.config import Count, DataOptions, OpenFraction, PositiveFloat, Seed, Size
+from opbench.config import Count, DataOptions, OpenFraction, Seed, Size
 from opbench.data import DATASETS
 from opbench.data.base import Batch, Benchmark, SampleSet, ValidationReport
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
@@ -69,10 +69,8 @@ class ConDiffOptions(DataOptions):
         val_fraction: share of the training samples held out for validation, in (0, 1).
         k_to_vertex: ``average`` (mean of the 2×2 cells around each vertex) or ``crop``
             (``k[:g, :g]``, the reference notebooks' choice).
-        max_memory_gb: the memory budget (GiB) of the training split: larger, it is read
-            from the file batch by batch (:mod:`opbench.data.streaming`), with the same
-            batches; ``None``: half the machine's memory. Resource only: the data and
-            the results do not depend on it.
+        max_memory_gb: see :class:`~opbench.config.DataOptions` (ConDiff streams from the
+            HDF5 file's rows).
     """
 
     n_train: Count | None = None
@@ -80,7 +78,6 @@ class ConDiffOptions(DataOptions):
     seed: Seed = 0
     val_fraction: OpenFraction = 0.1
     k_to_vertex: Literal["average", "crop"] = "average"
-    max_memory_gb: PositiveFloat | None = None
 
 
 def validation_indices(n: int, fraction: float, seed: int) -> np.ndarray:
