@@ -98,12 +98,13 @@ def bare_epochs(
     model: str,
     epochs: int,
     adapt: Callable[[torch.nn.Module], None] | None = None,
+    preset: Preset = Preset.small,
 ) -> list[float]:
     """Wall seconds of each epoch of a bare PyTorch loop: the same network between its
     normalisers, optimiser, loss, clipping, batch size and validation pass as opbench's
     recipe, on the same tensors; no scheduler, checkpoint or bookkeeping. ``adapt`` may
     change the built network first (the yardstick's FNO as published)."""
-    hyperparameters, config = recipe(model, epochs)
+    hyperparameters, config = recipe(model, epochs, preset)
     torch.manual_seed(0)
     surrogate = build_surrogate(model, bench.task, hyperparameters)
     if adapt is not None:

@@ -67,9 +67,10 @@ def trainer_section(data: dict[str, Any]) -> list[str]:
     return [
         "## The trainer against a bare loop",
         "",
-        "`benchmarks/test_trainer_speed.py`: every trainable grid model, ConDiff `cubic0.1` "
-        "at 32² (900 train / 100 validation samples), 2 threads; median ratio of paired "
-        "steady epochs with a 95 % bootstrap interval. Goal: ≤ 1.03.",
+        "`benchmarks/test_trainer_speed.py`: every trainable grid model (LSM: `small32`), "
+        "ConDiff `cubic0.1` at 32² (900 train / 100 validation samples), 2 threads, the side "
+        "that runs first alternating; median ratio of paired steady epochs with a 95 % "
+        "bootstrap interval. Goal: ≤ 1.03.",
         "",
         _table(pd.DataFrame(rows)),
         "",
@@ -130,8 +131,42 @@ def ratio_section(data: dict[str, Any]) -> list[str]:
 
 
 def _epochs(data: dict[str, Any]) -> pd.DataFrame:
-    runs = _runs(data, "test_seconds_per_epoch")
+    """One row per (dataset, model, threads); a preset other than ``small`` is named with
+    the model, e.g. ``lsm (small32)``."""
+    runs = [
+        {
+            **r,
+            "model": r["model"]
+            + (f" ({r['preset']})" if r.get("preset", "small") != "small" else ""),
+        }
+        for r in _runs(data, "test_seconds_per_epoch")
+    ]
     return pd.DataFrame(runs, columns=["dataset", "model", "threads", "seconds_per_epoch"])
+
+
+def throughput_section(data: dict[str, Any]) -> list[str]:
+    runs = _runs(data, "test_two_workers_over_one")
+    if not runs:
+        return []
+    rows = [
+        {
+            "sweep": r["case"],
+            "runs/hour, 1 worker × 2 threads": f"{r['one_worker_runs_per_hour']:.0f}",
+            "runs/hour, 2 workers × 1 thread": f"{r['two_workers_runs_per_hour']:.0f}",
+            "2 workers ÷ 1": f"{r['two_workers_over_one_throughput_ratio']:.2f}",
+        }
+        for r in runs
+    ]
+    return [
+        "## Sweep throughput: workers and threads",
+        "",
+        "`benchmarks/test_sweep_throughput.py`: `opbench sweep`'s code path (spawned "
+        "workers, records, checkpoints), data already in the cache. `opbench sweep` "
+        "defaults to one worker per core, one thread each.",
+        "",
+        _table(pd.DataFrame(rows)),
+        "",
+    ]
 
 
 def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
@@ -157,9 +192,10 @@ def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[
     lines = [
         "## Seconds per epoch (planning figures)",
         "",
-        "`benchmarks/test_epoch_seconds.py`: opbench's Trainer, the `small` preset, one epoch "
-        "= training batches + validation pass + per-epoch checkpoint, timed after a warm-up "
-        "epoch. ConDiff: 900 train / 100 validation samples; cavity-64: 20 "
+        "`benchmarks/test_epoch_seconds.py`: opbench's Trainer, the `small` preset (LSM at "
+        "32²: `small32`, which needs no padding there), one epoch = training batches + "
+        "validation pass (+ a checkpoint write at most every 60 s and at the end), timed "
+        "after a warm-up epoch. ConDiff: 900 train / 100 validation samples; cavity-64: 20 "
         "generated cases per subset (582 training pairs); airfrans-full: 72 train / 8 "
         "validation simulations of 13 000 nodes.",
         "",
@@ -170,7 +206,7 @@ def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[
     zoo = latest[
         (latest["dataset"] == "condiff-32")
         & (latest["threads"] == 2)
-        & ~latest["model"].isin(ZOO_EXCLUDED)
+        & ~latest["model"].str.split().str[0].isin(ZOO_EXCLUDED)
     ]["seconds_per_epoch"].sum()
     if yardstick and zoo:
         bare = yardstick[0]["seconds_per_epoch"]
@@ -196,6 +232,7 @@ def render(data: dict[str, Any], before: dict[str, Any] | None) -> str:
         *trainer_section(data),
         *options_section(data),
         *ratio_section(data),
+        *throughput_section(data),
         *epochs_section(data, before),
     ]
     return "\n".join(lines).rstrip() + "\n"
