@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,12 +53,11 @@ def split_cases(cases: list[Case]) -> dict[str, list[Case]]:
 
 
 @dataclass(frozen=True)
-class CaseFrames:
-    """A case in the reference's padded layout.
+class CaseLayout:
+    """What a case is besides its frames, in the reference's padded layout.
 
     Attributes:
         key: ``subset/caseNNNN``.
-        u, v: padded frames (T, H', W'), float64.
         mask: fluid mask (H', W'), 1 in fluid, 0 in walls, inlet column and obstacles.
         params: case parameters in loader order (physical units), float64.
         spacing: (dx, dy) of the frame grid in metres.
@@ -68,14 +67,21 @@ class CaseFrames:
     """
 
     key: str
-    u: np.ndarray
-    v: np.ndarray
     mask: np.ndarray
     params: np.ndarray
     spacing: tuple[float, float]
     extent: tuple[float, float, float, float]
     padded: bool
     case: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class CaseFrames(CaseLayout):
+    """A case held in memory: its layout and its padded frames ``u``, ``v`` (T, H', W'),
+    float64."""
+
+    u: np.ndarray
+    v: np.ndarray
 
     def whole(self) -> CaseFrames:
         return self
@@ -86,35 +92,18 @@ class CaseFrames:
 
 
 @dataclass(frozen=True)
-class StoredCase:
-    """A case of a streamed split: what :class:`CaseFrames` holds except the frames, which
-    stay in ``path``'s files and are read (and padded) when a batch needs them."""
+class StoredCase(CaseLayout):
+    """A case of a streamed split: its layout; the frames stay in ``path``'s files and are
+    read (and padded) when a batch needs them."""
 
-    key: str
     path: Path
     subset: str
     problem: Problem
-    mask: np.ndarray
-    params: np.ndarray
-    spacing: tuple[float, float]
-    extent: tuple[float, float, float, float]
-    padded: bool
-    case: dict[str, Any]
 
     @classmethod
     def of(cls, frames: CaseFrames, files: CaseFiles, problem: Problem) -> StoredCase:
-        return cls(
-            frames.key,
-            files.path,
-            files.subset,
-            problem,
-            frames.mask,
-            frames.params,
-            frames.spacing,
-            frames.extent,
-            frames.padded,
-            frames.case,
-        )
+        layout = {field.name: getattr(frames, field.name) for field in fields(CaseLayout)}
+        return cls(**layout, path=files.path, subset=files.subset, problem=problem)
 
     def whole(self) -> CaseFrames:
         """Every frame, read from disk again (not kept)."""
@@ -148,7 +137,15 @@ def case_frames(files: CaseFiles, problem: Problem) -> CaseFrames:
     height, width = files.u.shape[1:]
     spacing = ((x_max - x_min) / width, (y_max - y_min) / height)
     return CaseFrames(
-        files.key, u, v, mask, problem.params(case), spacing, extent, problem.padded, case
+        key=files.key,
+        mask=mask,
+        params=problem.params(case),
+        spacing=spacing,
+        extent=extent,
+        padded=problem.padded,
+        case=case,
+        u=u,
+        v=v,
     )
 
 
