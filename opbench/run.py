@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 import opbench
@@ -54,6 +55,7 @@ from opbench.eval.evaluator import Scores
 from opbench.eval.evaluator import score as score_split
 from opbench.eval.metrics import check_metrics, metric_function
 from opbench.eval.rollout import RolloutScores, persistence_curve, score_rollout
+from opbench.eval.statistics import run_interval
 from opbench.io import check_writable_dir, write_json_atomic
 from opbench.models import MODELS, Surrogate, build_surrogate, count_parameters
 from opbench.results import outputs
@@ -385,14 +387,7 @@ def write(
             if scored is not None
             else {"test": {name: NULL_SUMMARY for name in benchmark.task.metrics}}
         ),
-        per_sample=(
-            PerSample(
-                metric=primary,
-                values={split: scores.values(primary) for split, scores in scored.test.items()},
-            )
-            if scored is not None
-            else None
-        ),
+        per_sample=_per_sample(scored.test, primary) if scored is not None else None,
         rollout=rollout,
         cost=_cost(params, result, scored, device),
         environment=environment(device),
@@ -401,6 +396,21 @@ def write(
     )
     write_record(run_dir, record)
     return record
+
+
+def _per_sample(test: Mapping[str, Scores], metric: str) -> PerSample:
+    """The values of ``metric`` per independent unit (sample or case) in each scored split,
+    with the bootstrap interval of their mean (none where a value is not finite)."""
+    values = {split: scores.unit_values(metric) for split, scores in test.items()}
+    return PerSample(
+        metric=metric,
+        unit="sample" if test["test"].units is None else "case",
+        values=values,
+        intervals={
+            split: None if None in v or not v else run_interval(np.array(v))
+            for split, v in values.items()
+        },
+    )
 
 
 NULL_SUMMARY = MetricSummary(mean=None, std=None, median=None, min=None, max=None, n=0)

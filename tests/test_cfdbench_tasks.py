@@ -82,6 +82,12 @@ def test_identity_run_scores_closed_form_nmse_and_rollout(tree, tmp_path):
     expected = np.mean([1 / (2 + t) ** 2 for t in range(FRAMES - 1)])
     assert record["metrics"]["test"]["nmse"]["mean"] == pytest.approx(expected, rel=1e-5)
     assert record["metrics"]["test"]["nmse_u"]["mean"] == pytest.approx(expected, rel=1e-5)
+    # The record keeps one value per test case (the mean over its pairs), not per pair:
+    # the pairs of a case are not independent samples.
+    per_case = record["per_sample"]
+    assert per_case["unit"] == "case" and len(per_case["values"]["test"]) == 1
+    assert per_case["values"]["test"][0] == pytest.approx(expected, rel=1e-5)
+    assert record["metrics"]["test"]["nmse"]["n"] == FRAMES - 1
     # Rollout step s predicts frame 0 against frame s: nmse = s² / (1 + s)²; no frame 12+.
     curve = record["rollout"]["curves"]["nmse"]
     for s in range(1, FRAMES):

@@ -8,6 +8,7 @@ import io
 import math
 import re
 
+import numpy as np
 import pytest
 from test_record import make_record
 
@@ -157,23 +158,25 @@ def test_markdown_rows_and_header() -> None:
     assert "## poisson / steady" in lines
     table = [cells(line) for line in lines if line.startswith("|")]
     hparams = stable_hash({"width": 32, "modes": [12, 12]}, length=8)
-    assert table[0][:7] == [
+    assert table[0][:8] == [
         "rank",
         "model",
         "preset",
         "hparams",
         "rel_l2 (mean ± std)",
+        "95 % interval",
         "mse",
         "params",
     ]
     assert [
-        "1", "fno", "small", hparams, "0.1200 ± 0.0200", "2.000", "12,345", "30 s", "0.500",
+        "1", "fno", "small", hparams, "0.1200 ± 0.0200", "—", "2.000", "12,345", "30 s", "0.500",
         "10.0×", "3", "0", "epochs=25", "ffffffff", "generated", "cpu, threads=2",
     ] in table  # fmt: skip
+    assert "Primary metric: `rel_l2` (ranked by mean, untested)." in lines
     deeponet = next(row for row in table if row[1] == "deeponet")
     assert deeponet[0] == "3" and deeponet[4] == "0.5000 ± —"
     lsm = next(row for row in table if row[1] == "lsm")
-    assert lsm[0] == "4" and lsm[4:12] == ["—", "—", "12,345", "—", "—", "—", "0", "1"]
+    assert lsm[0] == "4" and lsm[4:13] == ["—", "—", "—", "12,345", "—", "—", "—", "0", "1"]
 
 
 def test_markdown_escapes_pipes_and_is_deterministic() -> None:
@@ -220,3 +223,62 @@ def test_a_config_that_is_not_published_says_so() -> None:
     record["dataset"]["published"] = False
     text = render_markdown(leaderboard_rows(board(record)), "condiff", date=DATE)
     assert "## cubic0.1_grid63 / steady (not a published config)" in text
+
+
+def with_errors(record: dict, values: np.ndarray) -> dict:
+    """``record`` as version 2 would keep it: the per-sample test errors of the primary
+    metric, whose mean is the record's test mean."""
+    record = {**record, "per_sample": {"metric": "rel_l2", "values": {"test": list(values)}}}
+    record["metrics"]["test"]["rel_l2"] = {**record["metrics"]["test"]["rel_l2"]}
+    record["metrics"]["test"]["rel_l2"].update(mean=float(np.mean(values)), n=len(values))
+    return record
+
+
+def _tested(levels: dict[str, float], spread: float = 0.3) -> list[dict]:
+    """Three seeds per model of 50 per-sample errors around each model's level."""
+    rng = np.random.default_rng(0)
+    return [
+        with_errors(
+            make_record(model, seed, level), level * np.exp(spread * rng.standard_normal(50))
+        )
+        for model, level in levels.items()
+        for seed in range(3)
+    ]
+
+
+def test_tables_with_per_sample_errors_get_tested_ranks_and_intervals() -> None:
+    rows = leaderboard_rows(board(*_tested({"fno": 0.1, "unet": 0.2, "mean": 1.0})))
+    assert [(r.model, r.rank_label, r.tested) for r in rows] == [
+        ("fno", "1", True),
+        ("unet", "2", True),
+        ("mean", "3", True),
+    ]
+    for row in rows:
+        low, high = row.interval
+        assert low < row.primary.mean < high
+    text = render_markdown(rows, "condiff", date=DATE)
+    assert "Primary metric: `rel_l2` (ranks tested)." in text
+    table = [cells(line) for line in text.splitlines() if line.startswith("|")]
+    fno = next(row for row in table if row[1] == "fno")
+    low, high = rows[0].interval
+    assert fno[5] == f"[{low:#.4g}, {high:#.4g}]"  # 4 significant digits, as the means
+
+
+def test_rows_within_noise_share_a_rank() -> None:
+    """fno and unet differ by 1 % with a 30 % spread over 50 samples: a tie, shown 1=."""
+    rows = leaderboard_rows(board(*_tested({"fno": 0.100, "unet": 0.101, "mean": 1.0})))
+    labels = {r.model: r.rank_label for r in rows}
+    assert labels == {"fno": "1=", "unet": "1=", "mean": "3"}
+    text = render_markdown(rows, "condiff", date=DATE)
+    table = [cells(line) for line in text.splitlines() if line.startswith("|")]
+    assert ["1=", "fno"] in [row[:2] for row in table]
+
+
+def test_a_table_with_a_version_1_row_is_ranked_by_mean_untested() -> None:
+    records = [*_tested({"fno": 0.1, "unet": 0.2}), make_record("deeponet", 0, 0.15)]
+    rows = leaderboard_rows(board(*records))
+    assert [(r.model, r.rank, r.tested, r.interval) for r in rows] == [
+        ("fno", 1, False, None),
+        ("deeponet", 2, False, None),
+        ("unet", 3, False, None),
+    ]

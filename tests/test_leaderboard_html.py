@@ -171,6 +171,7 @@ def test_one_sortable_table_per_dataset_in_sorted_order() -> None:
         "preset",
         "hparams",
         "rel_l2 (mean ± std)",
+        "95 % interval",
         "mse",
         "params",
         "train time",

@@ -22,6 +22,10 @@ from opbench.errors import DataError
 from opbench.tasks import TaskSpec
 
 Batch = dict[str, Tensor]
+UNIT_KEY = "case"
+"""The batch key that names the independent unit of a sample where samples of one unit are
+not independent (CFDBench: the test case of each frame pair); scores are bootstrapped
+over units."""
 MetricFn = Callable[[Tensor, Batch], Tensor]
 """The one signature of a per-sample metric: ``fn(prediction, batch) -> (B,)``, with the
 prediction in physical units and the batch holding the target ``y`` (and, as a task needs,

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from opbench.data.base import Benchmark, SampleSet
+from opbench.data.base import UNIT_KEY, Benchmark, SampleSet
 from opbench.eval.metrics import metric_function
 from opbench.models.surrogate import Surrogate
 
@@ -49,11 +49,13 @@ def summarize(values: Tensor) -> dict[str, float | int | None]:
 
 @dataclass
 class Scores:
-    """Per-sample metric values, split-level values, and the predictions."""
+    """Per-sample metric values, split-level values, and the predictions; ``units`` the
+    unit of each sample (:data:`UNIT_KEY`), ``None`` where every sample is its own."""
 
     per_sample: dict[str, Tensor]
     predictions: Tensor
     per_split: dict[str, float | None] = field(default_factory=dict)
+    units: Tensor | None = None
 
     def summary(self) -> dict[str, dict[str, float | int | None]]:
         """Per-sample metrics summarised; a split-level metric has only its value (mean)."""
@@ -67,6 +69,18 @@ class Scores:
     def values(self, metric: str) -> list[float | None]:
         """The per-sample values of ``metric`` (``None`` where not finite)."""
         return [v if np.isfinite(v) else None for v in self.per_sample[metric].double().tolist()]
+
+    def unit_values(self, metric: str) -> list[float | None]:
+        """The mean of ``metric`` over the samples of each unit, units in order of first
+        appearance (the per-sample values where samples are their own units; ``None``
+        where not finite)."""
+        if self.units is None:
+            return self.values(metric)
+        units = self.units.numpy()
+        _, first = np.unique(units, return_index=True)
+        values = self.per_sample[metric].double().numpy()
+        means = [values[units == units[i]].mean() for i in sorted(first)]
+        return [float(v) if np.isfinite(v) else None for v in means]
 
 
 def score(
@@ -88,4 +102,4 @@ def score(
             values[name].append(fn(predictions[index], batch).cpu())
     per_sample = {name: torch.cat(parts) for name, parts in values.items()}
     per_split = {name: fn(per_sample) for name, fn in benchmark.set_metrics.items()}
-    return Scores(per_sample, predictions, per_split)
+    return Scores(per_sample, predictions, per_split, samples.tensors.get(UNIT_KEY))

@@ -35,7 +35,14 @@ from html import escape
 from urllib.parse import quote
 
 from opbench.results.leaderboard import COUNTED_STATUSES, LeaderboardRow, Record, Stat
-from opbench.results.render import _duration, _mean_std, _number, _speedup
+from opbench.results.render import (
+    RANKING_TEXT,
+    _duration,
+    _mean_std,
+    _number,
+    _speedup,
+    interval_text,
+)
 
 PALETTE = (
     "#4e79a7",
@@ -137,7 +144,7 @@ _INTRO = (
     "training time, batched inference time per sample and speedup over the numerical "
     "solver. The training budget, data source and the device the costs were measured on "
     "are given per row, and the record links open each run's full record. Click a column "
-    "header to sort by it; click again to reverse."
+    "header to sort by it; click again to reverse. " + escape(RANKING_TEXT)
 )
 
 
@@ -206,7 +213,13 @@ def _section(key: TableKey, tid: str, rows: list[LeaderboardRow], by_id: dict[st
     others = sorted({m for row in rows for m in row.metrics} - {primary})
     # (label as HTML, CSS class, tooltip)
     headers = [
-        ("rank", "num", f"position by {primary} mean"),
+        (
+            "rank",
+            "num",
+            f"1 + rows significantly better by {primary} (2= : shared)"
+            if rows[0].tested
+            else f"position by {primary} mean (untested)",
+        ),
         ("model", "text sticky", "model registry name"),
         ("preset", "text", "model preset"),
         ("hparams", "text", "short hash of the model hyperparameters (hover a cell for them)"),
@@ -215,6 +228,7 @@ def _section(key: TableKey, tid: str, rows: list[LeaderboardRow], by_id: dict[st
             "num",
             "mean ± sample std over seeds of the test mean; lower is better",
         ),
+        ("95 % interval", "num", "of the mean, over seeds and test samples (tested tables)"),
         *((escape(m), "num", f"test {m}, mean over seeds") for m in others),
         ("params", "num", "trainable parameters"),
         ("train time", "num", "training wall time, mean over seeds"),
@@ -233,7 +247,9 @@ def _section(key: TableKey, tid: str, rows: list[LeaderboardRow], by_id: dict[st
         f'<section class="board" id="sec-{tid}">',
         f"<h2>{escape(title)}</h2>",
         f'<p class="primary">Primary metric: <code>{escape(primary)}</code> on the test '
-        f"split, lower is better. Table id <code>{tid}</code>.</p>",
+        f"split, lower is better; "
+        f"{'ranks tested' if rows[0].tested else 'ranked by mean, untested'}. "
+        f"Table id <code>{tid}</code>.</p>",
         '<div class="scroll">',
         f'<table class="lb" id="{tid}">',
         f"<caption>{escape(title)}: ranked by {escape(primary)}</caption>",
@@ -288,7 +304,7 @@ def _cells(
             f'title="{escape(f"{run_id} ({status})")}">s{seed}</a>'
         )
     return [
-        _Cell(str(row.rank), str(row.rank)),
+        _Cell(escape(row.rank_label), str(row.rank)),
         _Cell(
             f'<span class="swatch" style="background:{colour}"></span>{escape(row.model)}',
             row.model,
@@ -297,6 +313,10 @@ def _cells(
         _Cell(escape(row.preset), row.preset, "text"),
         _Cell(f"<code>{escape(row.hparams)}</code>", row.hparams, "text", hparams),
         _Cell(escape(_mean_std(primary.mean, primary.std)), _value(primary.mean)),
+        _Cell(
+            escape(interval_text(row.interval)),
+            _value(row.interval[0] if row.interval else None),
+        ),
         *metric_cells,
         _Cell(f"{row.params:,}", str(row.params)),
         _Cell(escape(_duration(row.train_seconds)), _value(row.train_seconds)),

@@ -5,9 +5,15 @@ task, data fingerprint, model, preset, model hyperparameters (a short hash, so r
 overridden hyperparameters never pass for seeds of the preset) and training budget. Each
 run contributes the mean of a metric over its test samples (``metrics.test.<m>.mean``);
 a row reports the mean and sample standard deviation (ddof=1) of those over its seeds.
-Diverged runs are counted in ``n_diverged`` and left out of every mean. Within a table
-(family, config, task) rows are ranked by the primary metric, lower first; rows with
-only diverged runs come last.
+Diverged runs are counted in ``n_diverged`` and left out of every mean.
+
+Ranks, within a table (family, config, task): where every ranked row's runs carry their
+per-sample test errors (version-2 records) on the same data fingerprint, a row's rank is
+1 + the number of rows significantly better than it by a hierarchical paired bootstrap
+over seeds and test samples with Holm's correction (:mod:`opbench.eval.statistics`), so
+rows may share a rank, and each row has an interval over seeds and samples. Otherwise
+(version-1 records) rows are ranked by the mean of the primary metric alone, lower first,
+untested and without intervals. Rows with only diverged runs come last.
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from opbench.errors import DataError
+from opbench.eval.statistics import ALPHA, rank_rows
 from opbench.io import stable_hash
 
 COUNTED_STATUSES = ("ok", "budget")
@@ -61,7 +69,12 @@ class LeaderboardRow:
         model, preset: the model's registry name and preset.
         hparams: short hash of the resolved model hyperparameters.
         budget: ``epochs=25`` or ``epochs=25, max_minutes=10``.
-        rank: 1-based position in its table by primary-metric mean.
+        rank: 1 + the rows of its table significantly better than it (``tested``), or
+            the 1-based position by primary-metric mean (untested).
+        tied: another row of the table shares the rank (tested tables only).
+        tested: the rank comes from the paired bootstrap test (module docstring).
+        interval: the 95 % hierarchical bootstrap interval of the primary metric's mean
+            over seeds and test samples (tested tables only).
         primary_metric: the metric that ranks the table.
         metrics: test metric name → :class:`Stat` over counted seeds, primary first.
         n: runs that count as seeds (status ``ok`` or ``budget``).
@@ -96,11 +109,19 @@ class LeaderboardRow:
     source: str
     device: str
     published: bool = True
+    tied: bool = False
+    tested: bool = False
+    interval: tuple[float, float] | None = None
 
     @property
     def primary(self) -> Stat:
         """The primary metric's summary."""
         return self.metrics[self.primary_metric]
+
+    @property
+    def rank_label(self) -> str:
+        """``2`` or, when the rank is shared, ``2=``."""
+        return f"{self.rank}=" if self.tied else str(self.rank)
 
 
 def budget_label(budget: dict[str, Any]) -> str:
@@ -229,8 +250,66 @@ def leaderboard_rows(records: Sequence[Record]) -> list[LeaderboardRow]:
     tables: dict[tuple[str, ...], list[LeaderboardRow]] = {}
     for key, group in frame.groupby(GROUP, sort=False):
         tables.setdefault(key[:3], []).append(_row(key, group))
-    return [
-        replace(row, rank=rank)
-        for table in sorted(tables)
-        for rank, row in enumerate(sorted(tables[table], key=_rank_key), start=1)
-    ]
+    errors = {
+        key: _per_sample_errors(group[group["counted"]])
+        for key, group in frame.groupby(GROUP, sort=False)
+    }
+    return [row for table in sorted(tables) for row in _ranked(tables[table], errors)]
+
+
+def _per_sample_errors(counted: pd.DataFrame) -> np.ndarray | None:
+    """(S, N): the per-sample test errors of the primary metric of a row's counted runs,
+    by seed; ``None`` when a run lacks them (version 1) or any is not finite."""
+    column = "per_sample.values.test"
+    if counted.empty or column not in counted or counted[column].isna().any():
+        return None
+    values = [list(v) for v in counted[column]]
+    if len({len(v) for v in values}) > 1 or any(x is None for v in values for x in v):
+        return None
+    return np.array(values, dtype=np.float64)
+
+
+def _row_key(row: LeaderboardRow) -> tuple[Any, ...]:
+    return (
+        row.family,
+        row.config,
+        row.task,
+        row.fingerprint,
+        row.model,
+        row.preset,
+        row.hparams,
+        row.budget,
+    )
+
+
+def _ranked(
+    rows: list[LeaderboardRow], errors: dict[tuple[Any, ...], np.ndarray | None]
+) -> list[LeaderboardRow]:
+    """One table's rows with their ranks (module docstring), sorted by rank then mean."""
+    ordered = sorted(rows, key=_rank_key)
+    ranked = [row for row in ordered if row.primary.mean is not None]
+    tested = (
+        len(ranked) > 1
+        and len({row.fingerprint for row in ranked}) == 1
+        and all(errors[_row_key(row)] is not None for row in ranked)
+        and len({errors[_row_key(row)].shape[1] for row in ranked}) == 1
+    )
+    if not tested:
+        return [replace(row, rank=rank) for rank, row in enumerate(ordered, start=1)]
+    names = {_row_key(row): str(i) for i, row in enumerate(ranked)}
+    result = rank_rows({names[_row_key(row)]: errors[_row_key(row)] for row in ranked}, ALPHA)
+    out = []
+    for row in ranked:
+        place = result[names[_row_key(row)]]
+        out.append(
+            replace(
+                row,
+                rank=place.rank,
+                tied=place.tied,
+                tested=True,
+                interval=(place.low, place.high),
+            )
+        )
+    last = len(ranked)
+    out += [replace(row, rank=last + i) for i, row in enumerate(ordered[last:], start=1)]
+    return sorted(out, key=lambda row: (row.rank, _rank_key(row)))

@@ -153,12 +153,19 @@ class RolloutSection(_Section):
 
 
 class PerSample(_Section):
-    """The per-sample (per-pair, per-simulation) test values of ``metric``, in test-split
-    order, for each scored split (``test``, ``test@<config>``); ``null`` where a value is
-    not finite."""
+    """The test values of ``metric`` per independent unit, in test-split order, for each
+    scored split (``test``, ``test@<config>``); ``null`` where a value is not finite.
+
+    ``unit``: ``sample`` (a ConDiff sample, an AirfRANS simulation), or ``case`` (CFDBench:
+    the mean over a test case's frame pairs; the pairs of one case are not independent).
+    ``intervals``: per split, the 95 % bootstrap interval of the mean of the values (BCa,
+    seeded: :func:`opbench.eval.statistics.run_interval`); ``null`` where a value is not
+    finite."""
 
     metric: str
+    unit: Literal["sample", "case"] = "sample"
     values: dict[str, list[Number]]
+    intervals: dict[str, tuple[float, float] | None] = Field(default_factory=dict)
 
 
 class PlateauCheck(_Section):
@@ -247,7 +254,7 @@ class Record(_Section):
             )
         if self.schema_version >= 2 and (self.spec is None or self.run_hash is None):
             raise ValueError("a version-2 record carries its spec and run_hash")
-        if self.per_sample is not None:
+        if self.per_sample is not None and self.per_sample.unit == "sample":
             for split, values in self.per_sample.values.items():
                 summary = self.metrics.get(split, {}).get(self.per_sample.metric)
                 if summary is None or summary.n != len(values):

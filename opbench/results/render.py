@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from opbench.errors import unknown_name
+from opbench.eval.statistics import ALPHA, DRAWS
 from opbench.results.leaderboard import LeaderboardRow, Record
 
 DASH = "—"
@@ -50,6 +51,26 @@ def _mean_std(mean: float | None, std: float | None) -> str:
     return f"{_number(mean)} ± {_number(std, 3)}"
 
 
+RANKING_TEXT = (
+    "Ranks: where every row's runs keep their per-sample test errors, a row's rank is 1 + "
+    "the number of rows significantly better than it, so rows may share a rank (shown as 2=). Each "
+    "pair of rows is compared by a paired hierarchical bootstrap of the difference of their "
+    f"means ({DRAWS:,} draws: test samples resampled, the same for both rows, and each row's "
+    f"seeds resampled), with Holm's correction over all pairs of the table at α = {ALPHA}. "
+    "The 95 % interval of a row's mean comes from the same bootstrap, so it accounts for "
+    "both seeds and test samples. Tables of older records without per-sample errors are "
+    "ranked by the mean alone and say so."
+)
+"""How ranks and intervals are made, as the pages state it."""
+
+
+def interval_text(interval: tuple[float, float] | None) -> str:
+    """``[0.1210, 0.1305]``, or a dash for an untested row."""
+    if interval is None:
+        return DASH
+    return f"[{_number(interval[0])}, {_number(interval[1])}]"
+
+
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return DASH
@@ -70,11 +91,12 @@ def _table(rows: Sequence[LeaderboardRow]) -> str:
     others = sorted({m for row in rows for m in row.metrics} - {primary})
     table = pd.DataFrame(
         {
-            "rank": row.rank,
+            "rank": row.rank_label,
             "model": row.model,
             "preset": row.preset,
             "hparams": row.hparams,
             f"{primary} (mean ± std)": _mean_std(row.primary.mean, row.primary.std),
+            "95 % interval": interval_text(row.interval),
             **{m: _number(row.metrics[m].mean if m in row.metrics else None) for m in others},
             "params": f"{row.params:,}",
             "train time": _duration(row.train_seconds),
@@ -90,7 +112,7 @@ def _table(rows: Sequence[LeaderboardRow]) -> str:
         for row in rows
     )
     text = table.astype(str).map(_cell)
-    align = ["right", "left", "left", "left", "right", *("right" for _ in others)]
+    align = ["right", "left", "left", "left", "right", "right", *("right" for _ in others)]
     align += ["right"] * 6 + ["left"] * 4
     return text.to_markdown(index=False, tablefmt="pipe", colalign=align, disable_numparse=True)
 
@@ -123,17 +145,20 @@ def render_markdown(
         "then mean ± std over seeds (std needs two seeds); lower is better. Diverged runs are "
         "counted, not averaged. Costs are means over seeds: training time, batched inference "
         "time per sample, and speedup over the numerical solver.",
+        "",
+        RANKING_TEXT,
     ]
     tables: dict[tuple[str, str], list[LeaderboardRow]] = {}
     for row in family_rows:
         tables.setdefault((row.config, row.task), []).append(row)
     for (config, task), table in sorted(tables.items()):
         caption = "" if table[0].published else " (not a published config)"
+        tested = "ranks tested" if table[0].tested else "ranked by mean, untested"
         lines += [
             "",
             f"## {config} / {task}{caption}",
             "",
-            f"Primary metric: `{table[0].primary_metric}`.",
+            f"Primary metric: `{table[0].primary_metric}` ({tested}).",
             "",
             _table(table),
         ]

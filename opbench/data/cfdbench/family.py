@@ -23,7 +23,7 @@ from pydantic import Field
 
 from opbench.config import DataOptions, PositiveFloat, Seed, Size, validated
 from opbench.data import DATASETS
-from opbench.data.base import Benchmark, ValidationReport
+from opbench.data.base import UNIT_KEY, Benchmark, ValidationReport
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
 from opbench.data.cfdbench import samples
 from opbench.data.cfdbench.configs import PUBLISHED_CONFIGS, CFDBenchConfig, parse_config
@@ -458,6 +458,7 @@ def _autoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
         rollout=samples.rollout(
             cases.frames["test"], k, options.rollout_steps, cases.scaler, delta_t
         ),
+        scoring_keys=(UNIT_KEY,),
     )
 
 
@@ -512,6 +513,7 @@ def _nonautoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
         info=cases.info(
             "nonautoregressive", samples={name: len(splits[name]) for name in samples.SPLITS}
         ),
+        scoring_keys=(UNIT_KEY,),
     )
 
 

@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 import numpy as np
 import torch
 
-from opbench.data.base import Batch, Rollout, SampleSet, Split
+from opbench.data.base import UNIT_KEY, Batch, Rollout, SampleSet, Split
 from opbench.data.cfdbench.files import FIELDS, CaseFiles, read_case, read_frames
 from opbench.data.cfdbench.problems import Problem
 from opbench.data.streaming import held_or_streamed
@@ -182,8 +182,18 @@ def steady_frame(case: CaseFrames, k: int, tol: float) -> int:
     return int(steady[0]) if steady.size else len(change)
 
 
+def _case_index(cases: Sequence[AnyCase]) -> dict[str, int]:
+    """Each case's position in its split: the ``case`` key of its samples (the unit that
+    scores are bootstrapped over; the frames of one case are not independent)."""
+    return {case.key: i for i, case in enumerate(cases)}
+
+
 def _pair_tensors(
-    rows: Sequence[tuple[AnyCase, int]], k: int, scaler: ParamScaler, delta_t: float
+    rows: Sequence[tuple[AnyCase, int]],
+    k: int,
+    scaler: ParamScaler,
+    delta_t: float,
+    index: dict[str, int],
 ) -> Batch:
     """The tensors of the pairs (case, t → t + k) in ``rows``."""
     x = np.stack([_inputs(c, t, scaler(c.params)) for c, t in rows])
@@ -194,13 +204,8 @@ def _pair_tensors(
         "mask": torch.from_numpy(np.stack([c.mask[None] for c, _ in rows])).float(),
         "t": torch.full((len(rows),), float(delta_t)),
         "spacing": torch.tensor([c.spacing for c, _ in rows], dtype=torch.float64),
+        UNIT_KEY: torch.tensor([index[c.key] for c, _ in rows], dtype=torch.long),
     }
-
-
-def _sample_set(
-    rows: list[tuple[CaseFrames, int]], k: int, scaler: ParamScaler, delta_t: float
-) -> SampleSet:
-    return SampleSet(_pair_tensors(rows, k, scaler, delta_t) if rows else {})
 
 
 @dataclass(frozen=True)
@@ -231,8 +236,10 @@ def autoregressive_pairs(
         rows += [(case, t) for t in range(keep)]
         dropped += total - keep
 
+    index = _case_index(cases)
+
     def build(chosen: Sequence[tuple[AnyCase, int]]) -> Batch:
-        return _pair_tensors(chosen, k, scaler, delta_t)
+        return _pair_tensors(chosen, k, scaler, delta_t, index)
 
     return Pairs(held_or_streamed(rows, build, stream), len(rows), dropped)
 
@@ -242,7 +249,9 @@ def rollout(
 ) -> Rollout:
     """Roll out ``steps`` steps of k frames from frame 0 of each case; steps beyond a case's
     last frame are marked invalid."""
-    start = _sample_set([(c, 0) for c in cases], 0, scaler, delta_t)
+    start = SampleSet(
+        _pair_tensors([(c, 0) for c in cases], 0, scaler, delta_t, _case_index(cases))
+    )
     shape = (len(cases), steps, 2, *cases[0].mask.shape)
     targets = np.zeros(shape)
     valid = np.zeros((len(cases), steps), dtype=bool)
@@ -275,7 +284,10 @@ def _padded_centres(case: AnyCase) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _point_tensors(
-    rows: Sequence[tuple[AnyCase, int]], scaler: ParamScaler, frame_dt: float
+    rows: Sequence[tuple[AnyCase, int]],
+    scaler: ParamScaler,
+    frame_dt: float,
+    index: dict[str, int],
 ) -> Batch:
     """The per-point tensors of the frames (case, frame) in ``rows``."""
     xs, ys, masks = [], [], []
@@ -291,6 +303,7 @@ def _point_tensors(
         "x": torch.from_numpy(np.stack(xs)).float(),
         "y": torch.from_numpy(np.stack(ys)).float(),
         "mask": torch.from_numpy(np.stack(masks)).float(),
+        UNIT_KEY: torch.tensor([index[c.key] for c, _ in rows], dtype=torch.long),
     }
 
 
@@ -310,7 +323,9 @@ def nonautoregressive_set(
         fluid = whole.mask > 0
         rows += [(case, t) for t in range(whole.u.shape[0]) if np.any(whole.u[t][fluid])]
 
+    index = _case_index(cases)
+
     def build(chosen: Sequence[tuple[AnyCase, int]]) -> Batch:
-        return _point_tensors(chosen, scaler, frame_dt)
+        return _point_tensors(chosen, scaler, frame_dt, index)
 
     return held_or_streamed(rows, build, stream)
