@@ -68,6 +68,7 @@ from opbench.results.record import (
     PerSample,
     Record,
     RolloutSection,
+    ShiftedTest,
     TrainSection,
     write_record,
 )
@@ -229,7 +230,7 @@ def prepare(spec: RunSpec) -> Prepared:
     test_benchmarks = {}
     for other in spec.test_configs:
         test_benchmark = family.load_benchmark(
-            other, spec.task, spec.data, data_dir, test_only=True
+            other, spec.task, spec.data, data_dir, test_only=True, scaled_as=benchmark.info
         )
         other_task = test_benchmark.task
         if (other_task.input_fields, other_task.output_fields, other_task.spatial_shape) != (
@@ -389,6 +390,15 @@ def write(
         ),
         per_sample=_per_sample(scored.test, primary) if scored is not None else None,
         rollout=rollout,
+        test_sets={
+            f"test@{name}": ShiftedTest(
+                config=name,
+                fingerprint=other.info.fingerprint,
+                n=len(other.splits["test"]),
+                extrapolated=other.info.extrapolated,
+            )
+            for name, other in prepared.test_benchmarks.items()
+        },
         cost=_cost(params, result, scored, device),
         environment=environment(device),
         primary_metric=primary,

@@ -12,7 +12,7 @@ import torch
 
 from opbench import run as runner
 from opbench.config import parse_set
-from opbench.data import load_benchmark
+from opbench.data import DATASETS, load_benchmark
 from opbench.data.cfdbench.physics import divergence
 from opbench.errors import ConfigError, DataError
 from opbench.eval.metrics import METRICS
@@ -23,19 +23,21 @@ SHAPE = (6, 8)
 FRAMES = 12
 
 
-def cavity_tree(root: Path, n_cases: int = 10) -> Path:
-    """``root/cavity/bc/caseNNNN``: u_t = (1 + t)·a·f(x, y), v = 0, f = 1 + x·y on a
-    6×8 frame; a = 1 + case/10 (the lid speed)."""
+def cavity_tree(root: Path, n_cases: int = 10, subset: str = "bc") -> Path:
+    """``root/cavity/<subset>/caseNNNN``: u_t = (1 + t)·a·f(x, y), v = 0, f = 1 + x·y on a
+    6×8 frame; a = 1 + case/10 (the lid speed). In ``prop`` the viscosity varies too
+    (2e-3·(1 + case)); in ``bc`` it is 1e-3."""
     y, x = np.meshgrid(np.arange(SHAPE[0]), np.arange(SHAPE[1]), indexing="ij")
     f = 1.0 + x * y
     for i in range(n_cases):
         a = 1.0 + i / 10
         u = np.stack([(1.0 + t) * a * f for t in range(FRAMES)])
-        folder = root / "cavity" / "bc" / f"case{i:04d}"
+        folder = root / "cavity" / subset / f"case{i:04d}"
         folder.mkdir(parents=True)
         np.save(folder / "u.npy", u.astype(np.float32))
         np.save(folder / "v.npy", np.zeros_like(u))
-        case = {"vel_top": a, "density": 1.0, "viscosity": 1e-3, "height": 1.0, "width": 1.0}
+        viscosity = 2e-3 * (1 + i) if subset == "prop" else 1e-3
+        case = {"vel_top": a, "density": 1.0, "viscosity": viscosity, "height": 1.0, "width": 1.0}
         (folder / "case.json").write_text(json.dumps(case))
     return root
 
@@ -71,6 +73,44 @@ def test_k_follows_delta_t_and_frame_spacing(tree):
         load_benchmark("cfdbench", "cavity/bc", data_dir=tree, delta_t=0.01)
     with pytest.raises(ConfigError, match="generated data only"):
         load_benchmark("cfdbench", "cavity/bc", data_dir=tree, n_cases=3)
+
+
+def test_a_shifted_test_is_scaled_as_the_trained_config_and_marks_extrapolation(tree, tmp_path):
+    """Trained on bc (viscosity constant), tested on prop (viscosity varies): prop's case
+    parameters are standardised with bc's training statistics, not its own, and viscosity
+    is marked as extrapolated; the record names the shifted test's data."""
+    cavity_tree(tree, subset="prop")
+    trained = load_benchmark("cfdbench", "cavity/bc", data_dir=tree)
+    assert trained.info.params.constant == ["density", "viscosity", "height", "width"]
+    family = DATASETS.get("cfdbench")
+    options = family.options_type()
+    own = family.load_benchmark("cavity/prop", "autoregressive", options, tree, test_only=True)
+    shifted = family.load_benchmark(
+        "cavity/prop", "autoregressive", options, tree, test_only=True, scaled_as=trained.info
+    )
+    assert shifted.info.params.mean == trained.info.params.mean != own.info.params.mean
+    assert shifted.info.params.scaled_as == "cavity/bc"
+    assert shifted.info.extrapolated == ["viscosity"] and own.info.extrapolated == []
+    # the viscosity channel (input 3 + 2) is (ν − 1e-3) / 1 in bc's scaling
+    x, case = shifted.splits["test"].tensors["x"], shifted.info.split.test_cases[0]
+    number = int(case.removeprefix("prop/case"))
+    assert x[0, 5, 0, 0].item() == pytest.approx(2e-3 * (1 + number) - 1e-3, rel=1e-5)
+    spec = runner.resolve(
+        "identity", "cfdbench", config="cavity/bc", data_dir=tree, test_configs=["cavity/prop"]
+    )
+    record = runner.run(spec, tmp_path / "runs", progress=False).record.to_json()
+    test_set = record["test_sets"]["test@cavity/prop"]
+    assert test_set["extrapolated"] == ["viscosity"]
+    assert test_set["fingerprint"] == shifted.info.fingerprint
+    with pytest.raises(ConfigError, match="case parameters differ"):
+        family.load_benchmark(
+            "cavity/prop",
+            "autoregressive",
+            options,
+            tree,
+            test_only=True,
+            scaled_as=load_benchmark("condiff", "poisson_grid8", n_train=4, n_test=2).info,
+        )
 
 
 def test_identity_run_scores_closed_form_nmse_and_rollout(tree, tmp_path):

@@ -246,10 +246,14 @@ class DatasetFamily(Protocol):
         options: DataOptions,
         data_dir: Path | None,
         test_only: bool = False,
+        scaled_as: DatasetInfo | None = None,
     ) -> Benchmark:
         """Resolve ``config``/``task`` into a Benchmark, reading ``data_dir/<config>/`` when
         given, otherwise generating the data once into the cache. ``test_only`` loads (or
-        generates) just the test split, for scoring a model on another config."""
+        generates) just the test split, for scoring a model on another config;
+        ``scaled_as``, the trained config's metadata, whose training statistics then scale
+        this data and its metrics (the shifted test sees what the model was trained with,
+        not statistics of the shifted data)."""
 
     def generate(self, config: str, root: Path, **options: Any) -> GenerationReport:
         """Write a generated dataset in the real format under ``root/<config>/``."""

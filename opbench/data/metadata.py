@@ -59,6 +59,9 @@ class DatasetInfo(BaseModel):
         files: the data files by split or subset, with their checksums.
         fingerprint: a hash of the file checksums, the sample counts and the split.
         split: split sizes and method.
+        extrapolated: for a test on another config, the inputs that are constant in the
+            training config's data but differ here (CFDBench case parameters with σ = 0 in
+            training): scores on this data are extrapolation in those inputs.
     """
 
     model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
@@ -73,6 +76,7 @@ class DatasetInfo(BaseModel):
     files: dict[str, FileInfo]
     fingerprint: str = Field(min_length=1)
     split: SplitInfo
+    extrapolated: list[str] = Field(default_factory=list)
 
     def task_options(self) -> dict[str, Any]:
         """The options, beyond the files and the split, that change the task (families

@@ -37,12 +37,14 @@ from urllib.parse import quote
 from opbench.results.leaderboard import COUNTED_STATUSES, LeaderboardRow, Record, Stat
 from opbench.results.render import (
     RANKING_TEXT,
+    SHIFT_TEXT,
     _duration,
     _mean_std,
     _number,
     _speedup,
     interval_text,
 )
+from opbench.results.shift import ShiftRow
 
 PALETTE = (
     "#4e79a7",
@@ -71,6 +73,7 @@ def render_html(
     rows: Sequence[LeaderboardRow],
     citations: Sequence[tuple[str, str, str]],
     generated: datetime.date,
+    shifts: Sequence[ShiftRow] = (),
 ) -> str:
     """The leaderboard page as one self-contained, deterministic HTML5 document.
 
@@ -81,6 +84,7 @@ def render_html(
         citations: ``(kind, name, text)`` triples, e.g. ``("model", "fno", "Li et al.")``,
             listed grouped by kind.
         generated: the date stamped on the page.
+        shifts: distribution-shift rows from :func:`~opbench.results.shift.shift_rows`.
 
     Returns:
         The page text (UTF-8 characters such as ``±`` are used as is).
@@ -122,6 +126,7 @@ def render_html(
         parts.append('<p class="empty">No runs yet.</p>')
     for key, table in tables.items():
         parts.append(_section(key, ids[key], table, by_id))
+    parts.append(_shift_sections(shifts))
     parts.append(_citations(citations))
     parts += [
         "</main>",
@@ -274,6 +279,62 @@ def _section(key: TableKey, tid: str, rows: list[LeaderboardRow], by_id: dict[st
             )
         out.append("</tr>")
     out += ["</tbody>", "</table>", "</div>", _plots(rows, by_id), "</section>"]
+    return "\n".join(out)
+
+
+SHIFT_COLUMNS = (
+    "rank",
+    "model",
+    "preset",
+    "in-distribution (mean ± std)",
+    "shifted (mean ± std)",
+    "shifted 95 % interval",
+    "shifted ÷ in-distribution",
+    "extrapolated",
+    "seeds",
+    "budget",
+)
+
+
+def _shift_sections(shifts: Sequence[ShiftRow]) -> str:
+    """One table per (family, config, task, test config), rows in rank order."""
+    if not shifts:
+        return ""
+    tables: dict[tuple[str, str, str, str], list[ShiftRow]] = {}
+    for row in shifts:
+        tables.setdefault((row.family, row.config, row.task, row.test_config), []).append(row)
+    out = [
+        '<section class="shift" id="distribution-shift">',
+        "<h2>Distribution shift</h2>",
+        f'<p class="primary">{escape(SHIFT_TEXT)}</p>',
+    ]
+    for (family, config, task, test_config), rows in sorted(tables.items()):
+        title = f"{family} / {config} → {test_config} / {task}"
+        tested = "ranks tested" if rows[0].tested else "ranked by mean, untested"
+        out += [
+            f"<h3>{escape(title)}</h3>",
+            f'<p class="primary">Metric: <code>{escape(rows[0].metric)}</code>; {tested}.</p>',
+            '<div class="scroll"><table class="lb">',
+            "<thead><tr>",
+            *(f'<th scope="col">{escape(label)}</th>' for label in SHIFT_COLUMNS),
+            "</tr></thead><tbody>",
+        ]
+        for row in rows:
+            values = (
+                row.rank_label,
+                row.model,
+                row.preset,
+                _mean_std(row.in_distribution.mean, row.in_distribution.std),
+                _mean_std(row.shifted.mean, row.shifted.std),
+                interval_text(row.interval),
+                _number(row.ratio, 3),
+                ", ".join(row.extrapolated) or "—",
+                str(row.n),
+                row.budget,
+            )
+            out.append("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in values) + "</tr>")
+        out.append("</tbody></table></div>")
+    out.append("</section>")
     return "\n".join(out)
 
 

@@ -35,6 +35,8 @@ COUNTED_STATUSES = ("ok", "budget")
 
 Record = dict[str, Any]
 """A run record in JSON form (:meth:`opbench.results.record.Record.to_json`)."""
+Key = tuple[Any, ...]
+"""What names a row within its table."""
 
 
 @dataclass(frozen=True)
@@ -282,34 +284,65 @@ def _row_key(row: LeaderboardRow) -> tuple[Any, ...]:
     )
 
 
+@dataclass(frozen=True)
+class Place:
+    """A row's rank in its table (see :class:`LeaderboardRow` for the fields)."""
+
+    rank: int
+    tied: bool = False
+    tested: bool = False
+    interval: tuple[float, float] | None = None
+
+
+def places(
+    order: Sequence[Key],
+    means: dict[Key, float | None],
+    errors: dict[Key, np.ndarray | None],
+    fingerprints: dict[Key, str],
+) -> dict[Key, Place]:
+    """The ranks of one table's rows, given in ``order`` (by mean, rows without a mean
+    last): tested ranks when every row with a mean has per-sample errors on the same data
+    (module docstring), otherwise positions in ``order``."""
+    ranked = [key for key in order if means[key] is not None]
+    tested = (
+        len(ranked) > 1
+        and len({fingerprints[key] for key in ranked}) == 1
+        and all(errors[key] is not None for key in ranked)
+        and len({errors[key].shape[1] for key in ranked}) == 1
+    )
+    if not tested:
+        return {key: Place(rank) for rank, key in enumerate(order, start=1)}
+    names = {key: str(i) for i, key in enumerate(ranked)}
+    result = rank_rows({names[key]: errors[key] for key in ranked}, ALPHA)
+    out = {}
+    for key in ranked:
+        place = result[names[key]]
+        out[key] = Place(place.rank, place.tied, True, (place.low, place.high))
+    for position, key in enumerate(order[len(ranked) :], start=len(ranked) + 1):
+        out[key] = Place(position)
+    return out
+
+
 def _ranked(
     rows: list[LeaderboardRow], errors: dict[tuple[Any, ...], np.ndarray | None]
 ) -> list[LeaderboardRow]:
     """One table's rows with their ranks (module docstring), sorted by rank then mean."""
     ordered = sorted(rows, key=_rank_key)
-    ranked = [row for row in ordered if row.primary.mean is not None]
-    tested = (
-        len(ranked) > 1
-        and len({row.fingerprint for row in ranked}) == 1
-        and all(errors[_row_key(row)] is not None for row in ranked)
-        and len({errors[_row_key(row)].shape[1] for row in ranked}) == 1
+    by_key = {_row_key(row): row for row in ordered}
+    placed = places(
+        list(by_key),
+        {key: row.primary.mean for key, row in by_key.items()},
+        errors,
+        {key: row.fingerprint for key, row in by_key.items()},
     )
-    if not tested:
-        return [replace(row, rank=rank) for rank, row in enumerate(ordered, start=1)]
-    names = {_row_key(row): str(i) for i, row in enumerate(ranked)}
-    result = rank_rows({names[_row_key(row)]: errors[_row_key(row)] for row in ranked}, ALPHA)
-    out = []
-    for row in ranked:
-        place = result[names[_row_key(row)]]
-        out.append(
-            replace(
-                row,
-                rank=place.rank,
-                tied=place.tied,
-                tested=True,
-                interval=(place.low, place.high),
-            )
+    out = [
+        replace(
+            row,
+            rank=placed[key].rank,
+            tied=placed[key].tied,
+            tested=placed[key].tested,
+            interval=placed[key].interval,
         )
-    last = len(ranked)
-    out += [replace(row, rank=last + i) for i, row in enumerate(ordered[last:], start=1)]
+        for key, row in by_key.items()
+    ]
     return sorted(out, key=lambda row: (row.rank, _rank_key(row)))

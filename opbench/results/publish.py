@@ -36,6 +36,7 @@ from opbench.results.html import render_html
 from opbench.results.leaderboard import Record, leaderboard_rows
 from opbench.results.record import read_record
 from opbench.results.render import render_csv, render_markdown
+from opbench.results.shift import shift_rows
 
 RECORDS_DIR = "records"
 DATASETS_FILE = "datasets.json"
@@ -91,14 +92,15 @@ def render_published(
     if not records:
         raise DataError("no run records: nothing to build a leaderboard from")
     rows = leaderboard_rows(records)
+    shifts = shift_rows(records)
     date = newest_date(records)
     files = {
-        f"{family}.md": render_markdown(rows, family, date)
+        f"{family}.md": render_markdown(rows, family, date, shifts)
         for family in sorted({row.family for row in rows})
     }
     files["results.csv"] = render_csv(records)
     files["index.html"] = render_html(
-        records, rows, registry_citations() if citations is None else citations, date
+        records, rows, registry_citations() if citations is None else citations, date, shifts
     )
     return files
 

@@ -168,6 +168,16 @@ class PerSample(_Section):
     intervals: dict[str, tuple[float, float] | None] = Field(default_factory=dict)
 
 
+class ShiftedTest(_Section):
+    """A test on another config (``test@<config>``): its data fingerprint, its test
+    samples, and the inputs in which it extrapolates the training data (constant there)."""
+
+    config: str
+    fingerprint: str
+    n: Count
+    extrapolated: list[str] = Field(default_factory=list)
+
+
 class PlateauCheck(_Section):
     """The validation plateau at the end of a run."""
 
@@ -237,6 +247,11 @@ class Record(_Section):
     )
     per_sample: PerSample | None = None
     rollout: RolloutSection | None = None
+    test_sets: dict[str, ShiftedTest] = Field(
+        default_factory=dict,
+        description="The data of each 'test@<config>' table: fingerprint, samples, "
+        "extrapolated inputs.",
+    )
     convergence: Convergence | None = None
     cost: Cost
     environment: Environment

@@ -17,6 +17,7 @@ import pandas as pd
 from opbench.errors import unknown_name
 from opbench.eval.statistics import ALPHA, DRAWS
 from opbench.results.leaderboard import LeaderboardRow, Record
+from opbench.results.shift import ShiftRow
 
 DASH = "—"
 """Shown for a missing value (a std over one seed, a metric of a diverged row)."""
@@ -123,12 +124,17 @@ def _cell(text: str) -> str:
 
 
 def render_markdown(
-    rows: Sequence[LeaderboardRow], family: str, date: datetime.date | None = None
+    rows: Sequence[LeaderboardRow],
+    family: str,
+    date: datetime.date | None = None,
+    shifts: Sequence[ShiftRow] = (),
 ) -> str:
-    """The Markdown leaderboard of ``family``: one table per (config, task).
+    """The Markdown leaderboard of ``family``: one table per (config, task), then one
+    distribution-shift table per (config, task, test config).
 
-    ``rows`` come from :func:`~opbench.results.leaderboard.leaderboard_rows`; ``date``
-    (default today, UTC) stamps the "generated from" line.
+    ``rows`` come from :func:`~opbench.results.leaderboard.leaderboard_rows`, ``shifts``
+    from :func:`~opbench.results.shift.shift_rows`; ``date`` (default today, UTC) stamps
+    the "generated from" line.
     """
     family_rows = [row for row in rows if row.family == family]
     if not family_rows:
@@ -162,7 +168,58 @@ def render_markdown(
             "",
             _table(table),
         ]
+    lines += _shift_section([row for row in shifts if row.family == family])
     return "\n".join(lines) + "\n"
+
+
+SHIFT_TEXT = (
+    "Each model trained on one config and tested, without retraining, on another "
+    "(`--test-config`), with the trained config's data scaling. Ratio = shifted mean ÷ "
+    "in-distribution mean. Ranks are on the shifted error, made as the board's. "
+    "*Extrapolated*: inputs constant in the training data that the shifted data varies."
+)
+
+
+def _shift_section(rows: Sequence[ShiftRow]) -> list[str]:
+    """The distribution-shift tables of one family (none: no lines)."""
+    if not rows:
+        return []
+    lines = ["", "## Distribution shift", "", SHIFT_TEXT]
+    tables: dict[tuple[str, str, str], list[ShiftRow]] = {}
+    for row in rows:
+        tables.setdefault((row.config, row.task, row.test_config), []).append(row)
+    for (config, task, test_config), table in sorted(tables.items()):
+        tested = "ranks tested" if table[0].tested else "ranked by mean, untested"
+        frame = pd.DataFrame(
+            {
+                "rank": row.rank_label,
+                "model": row.model,
+                "preset": row.preset,
+                "in-distribution (mean ± std)": _mean_std(
+                    row.in_distribution.mean, row.in_distribution.std
+                ),
+                "shifted (mean ± std)": _mean_std(row.shifted.mean, row.shifted.std),
+                "shifted 95 % interval": interval_text(row.interval),
+                "shifted ÷ in-distribution": _number(row.ratio, 3),
+                "extrapolated": ", ".join(row.extrapolated) or DASH,
+                "seeds": row.n,
+                "budget": row.budget,
+            }
+            for row in table
+        )
+        align = ["right", "left", "left", "right", "right", "right", "right", "left"]
+        align += ["right", "left"]
+        lines += [
+            "",
+            f"### {config} → {test_config} / {task}",
+            "",
+            f"Metric: `{table[0].metric}` ({tested}).",
+            "",
+            frame.astype(str)
+            .map(_cell)
+            .to_markdown(index=False, tablefmt="pipe", colalign=align, disable_numparse=True),
+        ]
+    return lines
 
 
 def _today() -> datetime.date:

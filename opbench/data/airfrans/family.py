@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import numpy as np
+import torch
 from pydantic import Field
 from torch import Tensor
 
@@ -33,7 +34,7 @@ from opbench.data.airfrans.generate import (
 from opbench.data.airfrans.metadata import AirfRANSInfo
 from opbench.data.base import Batch, Benchmark, Split, ValidationReport
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
-from opbench.data.metadata import FileInfo
+from opbench.data.metadata import DatasetInfo, FileInfo
 from opbench.data.streaming import budget_bytes, held_or_streamed
 from opbench.errors import ConfigError, DataError, unknown_name
 from opbench.io import stable_hash
@@ -144,9 +145,12 @@ class AirfRANSFamily:
         options: AirfRANSOptions | None = None,
         data_dir: Path | None = None,
         test_only: bool = False,
+        scaled_as: DatasetInfo | None = None,
     ) -> Benchmark:
         """Resolve ``config``/``task`` into a Benchmark (module docstring); ``data_dir`` is
-        the folder of ``manifest.json``, otherwise the data is generated into the cache."""
+        the folder of ``manifest.json``, otherwise the data is generated into the cache.
+        ``scaled_as`` (a trained config's metadata): the standardised field metrics use
+        its target standard deviations, so shifted scores are on the trained scale."""
         self.check_config(config)
         if task not in TASKS:
             raise unknown_name("AirfRANS task", task, TASKS)
@@ -166,7 +170,8 @@ class AirfRANSFamily:
             raise DataError(
                 f"{root}: config {config!r} gives {sizes} simulations; every split needs one"
             )
-        return _benchmark(root, config, task, names, options, read_sidecar(root))
+        std = None if scaled_as is None else _trained_std(scaled_as)
+        return _benchmark(root, config, task, names, options, read_sidecar(root), std)
 
 
 def _true_coefficients(simulation: Simulation, stencil: WallStencil) -> tuple[float, float]:
@@ -188,6 +193,7 @@ def _benchmark(
     names: dict[str, list[str]],
     options: AirfRANSOptions,
     sidecar: dict[str, Any] | None,
+    trained_std: Tensor | None = None,
 ) -> Benchmark:
     order = [name for split in ("train", "val", "test") for name in names[split]]
     scan = _scan(root, order, len(names["train"]), budget_bytes(options.max_memory_gb))
@@ -212,7 +218,7 @@ def _benchmark(
     n_points = options.n_points or min(REFERENCE_POINTS, min(train_nodes))
     generated = sidecar is not None
     scored = samples.OUTPUTS[:3] if generated else samples.OUTPUTS
-    std = target_std(splits["train"])
+    std = target_std(splits["train"]) if trained_std is None else trained_std
     true = np.array(scan.true)
     forces = scoring.Forces(scan.stencils, scan.nodes, scan.u_inf, scan.aoa_deg, true)
     test_sims = index["test"]
@@ -335,6 +341,15 @@ def target_std(split: Split) -> Tensor:
         part = (((y - mean[None, :, None]) ** 2) * valid).sum(dim=(0, 2))
         squares = part if squares is None else squares + part
     return (squares / (counts - 1)).sqrt()
+
+
+def _trained_std(info: DatasetInfo) -> Tensor:
+    """The target standard deviations of a trained AirfRANS config's metadata."""
+    if not isinstance(info, AirfRANSInfo):
+        raise ConfigError(
+            f"AirfRANS data cannot be scored on the scale of {info.family} {info.config}"
+        )
+    return torch.tensor(info.target_std, dtype=torch.float64)
 
 
 def _names_hash(names: list[str]) -> str:

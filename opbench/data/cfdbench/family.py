@@ -35,12 +35,12 @@ from opbench.data.cfdbench.generate import (
     GenerationReport,
     generate,
 )
-from opbench.data.cfdbench.metadata import CFDBenchInfo
+from opbench.data.cfdbench.metadata import CaseParameters, CFDBenchInfo
 from opbench.data.cfdbench.physics import divergence
 from opbench.data.cfdbench.problems import PROBLEMS, Problem
 from opbench.data.cfdbench.samples import CaseFrames, ParamScaler
 from opbench.data.cfdbench.solver import simulate
-from opbench.data.metadata import FileInfo
+from opbench.data.metadata import DatasetInfo, FileInfo
 from opbench.data.streaming import budget_bytes
 from opbench.errors import ConfigError, DataError
 from opbench.io import stable_hash
@@ -238,8 +238,10 @@ class CFDBenchFamily:
         options: CFDBenchOptions | None = None,
         data_dir: Path | None = None,
         test_only: bool = False,
+        scaled_as: DatasetInfo | None = None,
     ) -> Benchmark:
-        """Resolve ``config``/``task`` into a Benchmark (see the module docstring).
+        """Resolve ``config``/``task`` into a Benchmark (see the module docstring);
+        ``scaled_as``: see :func:`_read_cases`.
 
         ``data_dir`` given: read the published layout there; otherwise generate once into
         the cache. ``test_only`` leaves train and val empty (their cases are still read to
@@ -257,7 +259,7 @@ class CFDBenchFamily:
                     f"data.{given[0]} applies to generated data only, not to --data-dir"
                 )
             root = Path(data_dir)
-        cases = _read_cases(cfg, problem_dir(root, cfg.problem), options, test_only)
+        cases = _read_cases(cfg, problem_dir(root, cfg.problem), options, test_only, scaled_as)
         return build(cases, options)
 
 
@@ -283,6 +285,8 @@ class _Cases:
     scaler: ParamScaler
     files: dict[str, FileInfo]
     streamed: bool
+    scaled_as: str | None = None
+    extrapolated: tuple[str, ...] = ()
 
     @property
     def delta_t(self) -> float:
@@ -325,10 +329,18 @@ class _Cases:
             frame_shape=list(self.shape),
             params={
                 "keys": list(self.problem.param_keys),
-                "scaling": "standardised with the training split's mean and std",
+                "scaling": "standardised with the training split's mean and std"
+                + ("" if self.scaled_as is None else f" of {self.scaled_as}"),
                 "mean": self.scaler.mean.tolist(),
                 "std": self.scaler.std.tolist(),
+                "constant": [
+                    key
+                    for key, flag in zip(self.problem.param_keys, self.scaler.constant, strict=True)
+                    if flag
+                ],
+                "scaled_as": self.scaled_as,
             },
+            extrapolated=list(self.extrapolated),
             **task_fields,
         )
 
@@ -351,11 +363,17 @@ def _train_bytes(paths: list[tuple[str, Path]], problem: Problem) -> int:
 
 
 def _read_cases(
-    cfg: CFDBenchConfig, folder: Path, options: CFDBenchOptions, test_only: bool
+    cfg: CFDBenchConfig,
+    folder: Path,
+    options: CFDBenchOptions,
+    test_only: bool,
+    scaled_as: DatasetInfo | None = None,
 ) -> _Cases:
     """Read, check and split every case, one case in memory at a time; the training cases
     stay on disk (:class:`~.samples.StoredCase`) when they would take more than
-    ``data.max_memory_gb``."""
+    ``data.max_memory_gb``. With ``scaled_as`` (a trained config's metadata) the case
+    parameters are scaled with its training statistics, and the parameters constant there
+    but not in this config's test cases are marked as extrapolated."""
     problem = PROBLEMS.get(cfg.problem)
     paths = [(s, p) for s in cfg.split_order for p in case_dirs(folder, s)]
     split = samples.split_cases(paths)
@@ -382,7 +400,11 @@ def _read_cases(
     shapes = {c.mask.shape for cases in frames.values() for c in cases}
     if len(shapes) > 1:
         raise DataError(f"{folder}: cases differ in frame shape {sorted(shapes)}")
-    scaler = ParamScaler.fit(frames["train"])
+    scaler, extrapolated = ParamScaler.fit(frames["train"]), ()
+    if scaled_as is not None:
+        scaler = ParamScaler.of(_trained_parameters(scaled_as, problem, cfg))
+        flags = scaler.extrapolated(frames["test"])
+        extrapolated = tuple(k for k, f in zip(problem.param_keys, flags, strict=True) if f)
     if test_only:
         frames = {name: cases if name == "test" else [] for name, cases in frames.items()}
     sidecars = {s: read_sidecar(folder / s) for s in cfg.split_order}
@@ -405,7 +427,20 @@ def _read_cases(
         scaler,
         digests.infos(folder),
         streamed,
+        None if scaled_as is None else scaled_as.config,
+        extrapolated,
     )
+
+
+def _trained_parameters(info: DatasetInfo, problem: Problem, cfg: CFDBenchConfig) -> CaseParameters:
+    """The case-parameter statistics of the trained config's metadata; a ConfigError when
+    that config's parameters are not this one's."""
+    if not isinstance(info, CFDBenchInfo) or info.params.keys != list(problem.param_keys):
+        raise ConfigError(
+            f"{cfg.name} cannot be tested with the case-parameter scaling of "
+            f"{info.family} {info.config}: their case parameters differ"
+        )
+    return info.params
 
 
 def _autoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:

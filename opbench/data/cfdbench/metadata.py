@@ -33,12 +33,16 @@ class TimeStep(_Section):
 
 
 class CaseParameters(_Section):
-    """The case parameters fed as constant channels, standardised with training statistics."""
+    """The case parameters fed as constant channels, standardised with training statistics
+    (``std`` 1 where a parameter is ``constant`` in training), or with those of the trained
+    config (``scaled_as``) for a test on another config."""
 
     keys: list[str]
     scaling: str
     mean: list[float]
     std: list[float]
+    constant: list[str] = Field(default_factory=list)
+    scaled_as: str | None = None
 
 
 class SplitCounts(_Section):

@@ -31,6 +31,7 @@ import torch
 
 from opbench.data.base import UNIT_KEY, Batch, Rollout, SampleSet, Split
 from opbench.data.cfdbench.files import FIELDS, CaseFiles, read_case, read_frames
+from opbench.data.cfdbench.metadata import CaseParameters
 from opbench.data.cfdbench.problems import Problem
 from opbench.data.streaming import held_or_streamed
 from opbench.errors import DataError
@@ -152,16 +153,28 @@ def case_frames(files: CaseFiles, problem: Problem) -> CaseFrames:
 @dataclass(frozen=True)
 class ParamScaler:
     """Standardises case parameters with training-split statistics, per problem:
-    p̃ = (p − μ) / σ, with σ = 1 for a parameter that is constant in training."""
+    p̃ = (p − μ) / σ, with σ = 1 for a parameter that is ``constant`` in training."""
 
     mean: np.ndarray
     std: np.ndarray
+    constant: np.ndarray
+
+    @classmethod
+    def of(cls, params: CaseParameters) -> ParamScaler:
+        """The scaler a trained config's metadata describes."""
+        constant = np.array([key in params.constant for key in params.keys])
+        return cls(np.array(params.mean), np.array(params.std), constant)
 
     @classmethod
     def fit(cls, cases: Sequence[AnyCase]) -> ParamScaler:
         params = np.stack([c.params for c in cases])
         std = params.std(axis=0)
-        return cls(params.mean(axis=0), np.where(std > 0, std, 1.0))
+        return cls(params.mean(axis=0), np.where(std > 0, std, 1.0), std == 0)
+
+    def extrapolated(self, cases: Sequence[AnyCase]) -> np.ndarray:
+        """Per parameter: constant in training, but another value in one of ``cases``."""
+        params = np.stack([c.params for c in cases])
+        return self.constant & np.any(~np.isclose(params, self.mean, rtol=1e-12, atol=0), axis=0)
 
     def __call__(self, params: np.ndarray) -> np.ndarray:
         return (params - self.mean) / self.std

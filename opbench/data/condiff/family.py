@@ -31,7 +31,7 @@ from opbench.data.condiff.files import RawSplit, read_split, scan_split, split_p
 from opbench.data.condiff.generate import GENERATOR_VERSION, GenerationReport, generate
 from opbench.data.condiff.metadata import ConDiffInfo
 from opbench.data.condiff.validate import cell_coefficients, validate
-from opbench.data.metadata import FileInfo
+from opbench.data.metadata import DatasetInfo, FileInfo
 from opbench.data.streaming import StreamedSampleSet, budget_bytes
 from opbench.errors import ConfigError, DataError, unknown_name
 from opbench.io import sha256_file, stable_hash
@@ -264,11 +264,14 @@ class ConDiffFamily:
         options: ConDiffOptions | None = None,
         data_dir: Path | None = None,
         test_only: bool = False,
+        scaled_as: DatasetInfo | None = None,
     ) -> Benchmark:
         """Resolve ``config``/``task`` into a Benchmark (see the module docstring).
 
         ``data_dir`` given: read ``data_dir/<config>/``; otherwise generate once into the
         cache. ``test_only`` leaves train and val empty (and generates no training data).
+        ``scaled_as`` changes nothing here: ConDiff scales no data with split statistics
+        (the model's normalisers, fitted on the trained config, travel with the model).
         """
         cfg = parse_config(config)
         if task not in self.tasks():
