@@ -320,6 +320,13 @@ def sweep(
             "--compile", help="torch.compile the network (faster for some models, see benchmarks/)"
         ),
     ] = False,
+    test_config: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="FAMILY:CONFIG: also score every run of that family on this config "
+            "(repeatable or comma-separated)"
+        ),
+    ] = None,
     retry_failed: Annotated[bool, typer.Option(help="run again the runs that failed")] = False,
 ) -> None:
     """Run every MODEL × DATASET × SEED, skipping runs already recorded in OUT or RECORDS."""
@@ -341,6 +348,7 @@ def sweep(
         records=records,
         command=_command(),
         compile=compile_,
+        test_configs=_names(test_config or [], "--test-config") if test_config else (),
     )
     console.print(
         f"{plan.n_total} runs: {plan.n_done} already recorded, {plan.n_failed_before} failed "

@@ -133,6 +133,16 @@ def parse_datasets(values: Sequence[str]) -> list[tuple[str, str | None]]:
     return parsed
 
 
+def _test_configs(values: Sequence[str]) -> dict[str, list[str]]:
+    """``FAMILY:CONFIG`` entries of ``--test-config`` → family → configs."""
+    configs: dict[str, list[str]] = {}
+    for family, config in parse_datasets(values):
+        if config is None:
+            raise ConfigError(f"--test-config {family!r} names no config: use FAMILY:CONFIG")
+        configs.setdefault(family, []).append(config)
+    return configs
+
+
 def parse_data_dirs(values: Sequence[str]) -> dict[str | None, Path]:
     """``--data-dir ROOT`` (every family) or ``--data-dir FAMILY=ROOT`` → family → root.
 
@@ -166,8 +176,12 @@ def plan(
     records: Path | None = None,
     command: str | None = None,
     compile: bool = False,
+    test_configs: Sequence[str] = (),
 ) -> SweepPlan:
     """Resolve every combination and sort it into to-do, done and failed-before.
+
+    ``test_configs`` (``FAMILY:CONFIG``): every run of that family, on any other config,
+    is also scored on that config (``--test-config``, a distribution-shift test).
 
     ``overrides`` is the nested dict of :func:`opbench.run.resolve`; ``records`` a
     directory of record files whose runs count as done. Raises :class:`ConfigError` for an
@@ -178,6 +192,7 @@ def plan(
         raise ConfigError("a sweep needs at least one model, one dataset and one seed")
     check_writable_dir(out, "--out")
     roots = parse_data_dirs(data_dirs)
+    shifted = _test_configs(test_configs)
     specs = [
         resolve(
             model,
@@ -193,6 +208,7 @@ def plan(
             role=role,
             command=command,
             compile=compile,
+            test_configs=[c for c in shifted.get(family_name, []) if c != config],
         )
         for family_name, config in parse_datasets(datasets)
         for model in models

@@ -34,6 +34,21 @@ def test_plan_checks_everything_first(tmp_path: Path) -> None:
         sweep.parse_datasets([":poisson"])
 
 
+def test_test_configs_score_every_run_of_their_family_on_another_config(tmp_path: Path) -> None:
+    plan = sweep.plan(
+        ["mean"],
+        ["condiff:poisson_grid8", "condiff:cubic0.1_grid8"],
+        [0],
+        tmp_path,
+        overrides=SMALL,
+        test_configs=["condiff:cubic0.1_grid8", "cfdbench:cavity/prop"],
+    )
+    tests = {job.spec.config: job.spec.test_configs for job in plan.jobs}
+    assert tests == {"poisson_grid8": ["cubic0.1_grid8"], "cubic0.1_grid8": []}
+    with pytest.raises(ConfigError, match="FAMILY:CONFIG"):
+        sweep.plan(["mean"], ["condiff:poisson_grid8"], [0], tmp_path, test_configs=["condiff"])
+
+
 def test_data_dir_prefix_is_a_family_only_when_registered() -> None:
     roots = sweep.parse_data_dirs(["condiff=/d/a=b", "/e/x=y"])
     assert roots == {"condiff": Path("/d/a=b"), None: Path("/e/x=y")}
