@@ -20,15 +20,11 @@ from opbench import checkpoint
 from opbench.data.base import Batch, SampleSet, Split
 from opbench.errors import DataError, OpbenchError
 from opbench.models.base import MODELS, ModelFlags
+from opbench.ops.moments import channel_moments
 from opbench.tasks import TaskSpec
 
-CHANNEL_AXIS = 1
 NORMALIZER_CHUNK = 32
 """Samples per chunk when the normalisers are fitted."""
-
-
-def _add(total: Tensor | None, term: Tensor) -> Tensor:
-    return term if total is None else total + term
 
 
 class ChannelNormalizer(nn.Module):
@@ -42,33 +38,13 @@ class ChannelNormalizer(nn.Module):
         self.register_buffer("std", torch.ones(channels))
 
     def fit(self, batches: Callable[[], Iterable[tuple[Tensor, Tensor | None]]]) -> None:
-        """Fit μ_c and σ_c over every axis but the channel axis (1), in two passes over
-        ``batches()`` (pairs of values and ``valid``), summing in float64:
-        μ_c = Σ w v / Σ w, then σ_c² = Σ w (v − μ_c)² / Σ w. Without centring μ_c = 0 and
-        σ_c is the root mean square. ``valid`` (B, 1, ...) or ``None``: w = 1 where it is
-        nonzero (point clouds padded to one size), everywhere without it."""
-        total = count = spread = None
-        for values, valid in batches():
-            v, w, dims = self._weighted(values, valid)
-            total = _add(total, (v * w).sum(dim=dims))
-            count = _add(count, w.sum(dim=dims))
-        if total is None or count is None:
-            raise ValueError("no samples to fit the normaliser on")
-        mean = total / count if self.center else torch.zeros_like(total)
-        for values, valid in batches():
-            v, w, dims = self._weighted(values, valid)
-            deviation = v - mean.view(self._shape(v))
-            spread = _add(spread, (deviation.square() * w).sum(dim=dims))
-        self.mean.copy_(mean)
-        self.std.copy_((spread / count).sqrt().clamp_min(self.eps))
-
-    @staticmethod
-    def _weighted(values: Tensor, valid: Tensor | None) -> tuple[Tensor, Tensor, list[int]]:
-        """``values`` in float64, the weights w broadcast to them, the axes summed over."""
-        dims = [d for d in range(values.ndim) if d != CHANNEL_AXIS]
-        v = values.double()
-        weights = torch.ones_like(v[:, :1]) if valid is None else (valid != 0).to(v.dtype)
-        return v, weights.expand_as(v), dims
+        """Fit μ_c and σ_c over every axis but the channel axis (1) with
+        :func:`~opbench.ops.moments.channel_moments` (two float64 passes over ``batches()``,
+        pairs of values and ``valid``): μ_c = Σ w v / Σ w, then σ_c² = Σ w (v − μ_c)² / Σ w.
+        Without centring μ_c = 0 and σ_c is the root mean square."""
+        moments = channel_moments(batches, center=self.center)
+        self.mean.copy_(moments.mean)
+        self.std.copy_((moments.squares / moments.count).sqrt().clamp_min(self.eps))
 
     def _shape(self, values: Tensor) -> tuple[int, ...]:
         return (1, -1) + (1,) * (values.ndim - 2)

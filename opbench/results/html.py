@@ -43,6 +43,8 @@ from opbench.results.render import (
     _number,
     _speedup,
     interval_text,
+    ranking_label,
+    shift_cells,
 )
 from opbench.results.shift import ShiftRow
 
@@ -253,7 +255,7 @@ def _section(key: TableKey, tid: str, rows: list[LeaderboardRow], by_id: dict[st
         f"<h2>{escape(title)}</h2>",
         f'<p class="primary">Primary metric: <code>{escape(primary)}</code> on the test '
         f"split, lower is better; "
-        f"{'ranks tested' if rows[0].tested else 'ranked by mean, untested'}. "
+        f"{ranking_label(rows[0].tested)}. "
         f"Table id <code>{tid}</code>.</p>",
         '<div class="scroll">',
         f'<table class="lb" id="{tid}">',
@@ -282,20 +284,6 @@ def _section(key: TableKey, tid: str, rows: list[LeaderboardRow], by_id: dict[st
     return "\n".join(out)
 
 
-SHIFT_COLUMNS = (
-    "rank",
-    "model",
-    "preset",
-    "in-distribution (mean ± std)",
-    "shifted (mean ± std)",
-    "shifted 95 % interval",
-    "shifted ÷ in-distribution",
-    "extrapolated",
-    "seeds",
-    "budget",
-)
-
-
 def _shift_sections(shifts: Sequence[ShiftRow]) -> str:
     """One table per (family, config, task, test config), rows in rank order."""
     if not shifts:
@@ -310,29 +298,18 @@ def _shift_sections(shifts: Sequence[ShiftRow]) -> str:
     ]
     for (family, config, task, test_config), rows in sorted(tables.items()):
         title = f"{family} / {config} → {test_config} / {task}"
-        tested = "ranks tested" if rows[0].tested else "ranked by mean, untested"
+        tested = ranking_label(rows[0].tested)
         out += [
             f"<h3>{escape(title)}</h3>",
             f'<p class="primary">Metric: <code>{escape(rows[0].metric)}</code>; {tested}.</p>',
             '<div class="scroll"><table class="lb">',
             "<thead><tr>",
-            *(f'<th scope="col">{escape(label)}</th>' for label in SHIFT_COLUMNS),
+            *(f'<th scope="col">{escape(label)}</th>' for label in shift_cells(rows[0])),
             "</tr></thead><tbody>",
         ]
         for row in rows:
-            values = (
-                row.rank_label,
-                row.model,
-                row.preset,
-                _mean_std(row.in_distribution.mean, row.in_distribution.std),
-                _mean_std(row.shifted.mean, row.shifted.std),
-                interval_text(row.interval),
-                _number(row.ratio, 3),
-                ", ".join(row.extrapolated) or "—",
-                str(row.n),
-                row.budget,
-            )
-            out.append("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in values) + "</tr>")
+            cells = shift_cells(row).values()
+            out.append("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in cells) + "</tr>")
         out.append("</tbody></table></div>")
     out.append("</section>")
     return "\n".join(out)

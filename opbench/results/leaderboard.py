@@ -19,7 +19,7 @@ untested and without intervals. Rows with only diverged runs come last.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -35,7 +35,7 @@ COUNTED_STATUSES = ("ok", "budget")
 
 Record = dict[str, Any]
 """A run record in JSON form (:meth:`opbench.results.record.Record.to_json`)."""
-Key = tuple[Any, ...]
+Key = Hashable
 """What names a row within its table."""
 
 
@@ -249,39 +249,23 @@ def leaderboard_rows(records: Sequence[Record]) -> list[LeaderboardRow]:
             raise DataError(
                 f"runs on {'/'.join(table)} disagree on the primary metric: {sorted(names)}"
             )
-    tables: dict[tuple[str, ...], list[LeaderboardRow]] = {}
+    tables: dict[tuple[str, ...], list[tuple[LeaderboardRow, np.ndarray | None]]] = {}
     for key, group in frame.groupby(GROUP, sort=False):
-        tables.setdefault(key[:3], []).append(_row(key, group))
-    errors = {
-        key: _per_sample_errors(group[group["counted"]])
-        for key, group in frame.groupby(GROUP, sort=False)
-    }
-    return [row for table in sorted(tables) for row in _ranked(tables[table], errors)]
+        counted = group[group["counted"]]
+        errors = stacked_errors(list(counted.get("per_sample.values.test", [None])))
+        tables.setdefault(key[:3], []).append((_row(key, group), errors))
+    return [row for table in sorted(tables) for row in _ranked(tables[table])]
 
 
-def _per_sample_errors(counted: pd.DataFrame) -> np.ndarray | None:
-    """(S, N): the per-sample test errors of the primary metric of a row's counted runs,
-    by seed; ``None`` when a run lacks them (version 1) or any is not finite."""
-    column = "per_sample.values.test"
-    if counted.empty or column not in counted or counted[column].isna().any():
+def stacked_errors(values: Sequence[Sequence[float | None] | None]) -> np.ndarray | None:
+    """(S, N): the per-sample errors of a row's counted runs (one list per run), by seed;
+    ``None`` when there are none, a run lacks them (version 1), they differ in length or
+    any is not finite."""
+    if not values or any(not isinstance(v, Sequence) for v in values):
         return None
-    values = [list(v) for v in counted[column]]
     if len({len(v) for v in values}) > 1 or any(x is None for v in values for x in v):
         return None
     return np.array(values, dtype=np.float64)
-
-
-def _row_key(row: LeaderboardRow) -> tuple[Any, ...]:
-    return (
-        row.family,
-        row.config,
-        row.task,
-        row.fingerprint,
-        row.model,
-        row.preset,
-        row.hparams,
-        row.budget,
-    )
 
 
 @dataclass(frozen=True)
@@ -323,26 +307,24 @@ def places(
     return out
 
 
-def _ranked(
-    rows: list[LeaderboardRow], errors: dict[tuple[Any, ...], np.ndarray | None]
-) -> list[LeaderboardRow]:
-    """One table's rows with their ranks (module docstring), sorted by rank then mean."""
-    ordered = sorted(rows, key=_rank_key)
-    by_key = {_row_key(row): row for row in ordered}
+def _ranked(rows: list[tuple[LeaderboardRow, np.ndarray | None]]) -> list[LeaderboardRow]:
+    """One table's rows (each with its per-sample errors) with their ranks (module
+    docstring), sorted by rank then mean."""
+    ordered = sorted(range(len(rows)), key=lambda i: _rank_key(rows[i][0]))
     placed = places(
-        list(by_key),
-        {key: row.primary.mean for key, row in by_key.items()},
-        errors,
-        {key: row.fingerprint for key, row in by_key.items()},
+        ordered,
+        {i: rows[i][0].primary.mean for i in ordered},
+        {i: rows[i][1] for i in ordered},
+        {i: rows[i][0].fingerprint for i in ordered},
     )
     out = [
         replace(
-            row,
-            rank=placed[key].rank,
-            tied=placed[key].tied,
-            tested=placed[key].tested,
-            interval=placed[key].interval,
+            rows[i][0],
+            rank=placed[i].rank,
+            tied=placed[i].tied,
+            tested=placed[i].tested,
+            interval=placed[i].interval,
         )
-        for key, row in by_key.items()
+        for i in ordered
     ]
     return sorted(out, key=lambda row: (row.rank, _rank_key(row)))

@@ -65,6 +65,11 @@ RANKING_TEXT = (
 """How ranks and intervals are made, as the pages state it."""
 
 
+def ranking_label(tested: bool) -> str:
+    """How a table was ranked, as its caption says."""
+    return "ranks tested" if tested else "ranked by mean, untested"
+
+
 def interval_text(interval: tuple[float, float] | None) -> str:
     """``[0.1210, 0.1305]``, or a dash for an untested row."""
     if interval is None:
@@ -159,7 +164,7 @@ def render_markdown(
         tables.setdefault((row.config, row.task), []).append(row)
     for (config, task), table in sorted(tables.items()):
         caption = "" if table[0].published else " (not a published config)"
-        tested = "ranks tested" if table[0].tested else "ranked by mean, untested"
+        tested = ranking_label(table[0].tested)
         lines += [
             "",
             f"## {config} / {task}{caption}",
@@ -180,6 +185,24 @@ SHIFT_TEXT = (
 )
 
 
+def shift_cells(row: ShiftRow) -> dict[str, str]:
+    """Column → text of one distribution-shift row (the Markdown and the HTML tables)."""
+    return {
+        "rank": row.rank_label,
+        "model": row.model,
+        "preset": row.preset,
+        "in-distribution (mean ± std)": _mean_std(
+            row.in_distribution.mean, row.in_distribution.std
+        ),
+        "shifted (mean ± std)": _mean_std(row.shifted.mean, row.shifted.std),
+        "shifted 95 % interval": interval_text(row.interval),
+        "shifted ÷ in-distribution": _number(row.ratio, 3),
+        "extrapolated": ", ".join(row.extrapolated) or DASH,
+        "seeds": str(row.n),
+        "budget": row.budget,
+    }
+
+
 def _shift_section(rows: Sequence[ShiftRow]) -> list[str]:
     """The distribution-shift tables of one family (none: no lines)."""
     if not rows:
@@ -189,24 +212,8 @@ def _shift_section(rows: Sequence[ShiftRow]) -> list[str]:
     for row in rows:
         tables.setdefault((row.config, row.task, row.test_config), []).append(row)
     for (config, task, test_config), table in sorted(tables.items()):
-        tested = "ranks tested" if table[0].tested else "ranked by mean, untested"
-        frame = pd.DataFrame(
-            {
-                "rank": row.rank_label,
-                "model": row.model,
-                "preset": row.preset,
-                "in-distribution (mean ± std)": _mean_std(
-                    row.in_distribution.mean, row.in_distribution.std
-                ),
-                "shifted (mean ± std)": _mean_std(row.shifted.mean, row.shifted.std),
-                "shifted 95 % interval": interval_text(row.interval),
-                "shifted ÷ in-distribution": _number(row.ratio, 3),
-                "extrapolated": ", ".join(row.extrapolated) or DASH,
-                "seeds": row.n,
-                "budget": row.budget,
-            }
-            for row in table
-        )
+        tested = ranking_label(table[0].tested)
+        frame = pd.DataFrame(shift_cells(row) for row in table)
         align = ["right", "left", "left", "right", "right", "right", "right", "left"]
         align += ["right", "left"]
         lines += [

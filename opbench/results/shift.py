@@ -25,6 +25,7 @@ from opbench.results.leaderboard import (
     Stat,
     places,
     record_frame,
+    stacked_errors,
 )
 
 PREFIX = "test@"
@@ -66,14 +67,6 @@ class ShiftRow:
     @property
     def rank_label(self) -> str:
         return f"{self.rank}=" if self.tied else str(self.rank)
-
-
-def _errors(runs: Sequence[Record], split: str) -> np.ndarray | None:
-    """(S, N) per-sample errors of ``split`` over the runs, or ``None`` if any lacks them."""
-    values = [(r.get("per_sample") or {}).get("values", {}).get(split) for r in runs]
-    if any(v is None or None in v for v in values) or len({len(v) for v in values}) > 1:
-        return None
-    return np.array(values, dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -125,7 +118,11 @@ def _entries(records: Sequence[Record]) -> dict[Key, dict[Key, _Entry]]:
             known = None not in test_sets and len(fingerprints) == 1
             table = tables.setdefault((family, config, task, row.test_config), {})
             table[(model, preset, hparams, budget)] = _Entry(
-                row, _errors(runs, split), fingerprints.pop() if known else None
+                row,
+                stacked_errors(
+                    [(r.get("per_sample") or {}).get("values", {}).get(split) for r in runs]
+                ),
+                fingerprints.pop() if known else None,
             )
     return tables
 

@@ -10,7 +10,7 @@ per simulation per step; validation and test use every node. Scores: :mod:`.scor
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,6 +38,7 @@ from opbench.data.metadata import DatasetInfo, FileInfo
 from opbench.data.streaming import budget_bytes, held_or_streamed
 from opbench.errors import ConfigError, DataError, unknown_name
 from opbench.io import stable_hash
+from opbench.ops.moments import channel_moments
 from opbench.tasks import TaskSpec
 
 CONFIGS = ("full", "scarce", "reynolds", "aoa")
@@ -317,9 +318,10 @@ def _scan(root: Path, order: list[str], n_train: int, budget: int) -> _Scan:
         scan.true.append(_true_coefficients(simulation, stencil))
         if position < n_train:
             train_bytes += _held_bytes(simulation)
-            scan.streamed = scan.streamed or train_bytes > budget
+            if not scan.streamed and train_bytes > budget:
+                scan.streamed = True
+                scan.held.clear()  # the training simulations held so far
             if scan.streamed:
-                scan.held = {}
                 continue
         scan.held[position] = simulation
     return scan
@@ -327,20 +329,15 @@ def _scan(root: Path, order: list[str], n_train: int, budget: int) -> _Scan:
 
 def target_std(split: Split) -> Tensor:
     """Per output channel, the standard deviation of the targets over the real nodes of a
-    split, read in chunks (two passes, float64), so that an in-memory and a streamed split
-    give the same values: sqrt(Σ (y − ȳ)² / (n − 1))."""
-    sums = counts = None
-    for batch in split.chunks(STATISTICS_CHUNK, keys=("y", "valid")):
-        y, valid = batch["y"].double(), batch["valid"].double()
-        part, count = (y * valid).sum(dim=(0, 2)), valid.sum(dim=(0, 2)).expand(y.shape[1])
-        sums, counts = (part, count) if sums is None else (sums + part, counts + count)
-    mean = sums / counts
-    squares = None
-    for batch in split.chunks(STATISTICS_CHUNK, keys=("y", "valid")):
-        y, valid = batch["y"].double(), batch["valid"].double()
-        part = (((y - mean[None, :, None]) ** 2) * valid).sum(dim=(0, 2))
-        squares = part if squares is None else squares + part
-    return (squares / (counts - 1)).sqrt()
+    split, read in chunks (:func:`~opbench.ops.moments.channel_moments`), so that an
+    in-memory and a streamed split give the same values: sqrt(Σ (y − ȳ)² / (n − 1))."""
+
+    def chunks() -> Iterator[tuple[Tensor, Tensor]]:
+        for batch in split.chunks(STATISTICS_CHUNK, keys=("y", "valid")):
+            yield batch["y"], batch["valid"]
+
+    moments = channel_moments(chunks)
+    return (moments.squares / (moments.count - 1)).sqrt()
 
 
 def _trained_std(info: DatasetInfo) -> Tensor:
