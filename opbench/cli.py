@@ -240,6 +240,13 @@ def run(
             "--compile", help="torch.compile the network (faster for some models, see benchmarks/)"
         ),
     ] = False,
+    equal_accuracy: Annotated[
+        bool,
+        typer.Option(
+            help="also place the model on its family's numerical solver curve (speedup at "
+            "equal accuracy; the curve is measured once per dataset and cached)"
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
 ) -> None:
     """Train MODEL on DATASET, score it on the test split once, and write a run record."""
@@ -264,6 +271,7 @@ def run(
             role=role,
             command=_command(),
             compile=compile_,
+            equal_accuracy=equal_accuracy,
         )
         result = library.run(spec, out, progress=not quiet)
     if result.record is not None:  # rank 0 (or the only process)

@@ -250,6 +250,9 @@ class RunSpec(StrictModel):
             count: it reorders float operations but computes the same function; see
             ``benchmarks/README.md`` for the models it speeds up here and what a first
             compilation costs).
+        equal_accuracy: also measure the family's numerical solver on the test split and
+            place the model on its cost–accuracy curve (:mod:`opbench.eval.equal_accuracy`;
+            an evaluation, not part of :meth:`run_hash`).
     """
 
     model: Name
@@ -267,6 +270,7 @@ class RunSpec(StrictModel):
     role: Annotated[Role, Field(strict=False)] = Role.board
     command: str | None = None
     compile: bool = False
+    equal_accuracy: bool = False
 
     @field_validator("data", mode="before")
     @classmethod

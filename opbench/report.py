@@ -39,7 +39,9 @@ def results_table(run_record: Record) -> Table:
         training = f"epochs {train['epochs_run']} (best {best_text} on validation)"
     table.caption = (
         f"{training}, train {cost['train_seconds']:.1f} s, params {cost['params']:,}, "
-        f"inference {_number(cost['infer_ms_per_sample'])} ms/sample, solver "
-        f"{_number(cost['solver_ms_per_sample'])} ms/sample, speedup {_number(cost['speedup'])}"
+        f"inference {_number(cost['infer_ms_per_sample'])} ms/sample, full-accuracy solve "
+        f"{_number(cost['solver_ms_per_sample'])} ms/sample (ratio {_number(cost['speedup'])})"
     )
+    if run_record.equal_accuracy is not None:
+        table.caption += f"; {run_record.equal_accuracy.summary()}"
     return table

@@ -51,10 +51,12 @@ from opbench.data import DATASETS, Benchmark, DatasetInfo
 from opbench.environment import environment, git_revision
 from opbench.errors import ConfigError, DataError, OpbenchError, RunInterrupted, unknown_name
 from opbench.eval import timing
+from opbench.eval.equal_accuracy import EqualAccuracy, equal_accuracy
 from opbench.eval.evaluator import Scores
 from opbench.eval.evaluator import score as score_split
 from opbench.eval.metrics import check_metrics, metric_function
 from opbench.eval.rollout import RolloutScores, persistence_curve, score_rollout
+from opbench.eval.solver_curve import solver_curve
 from opbench.eval.statistics import run_interval
 from opbench.io import check_writable_dir, write_json_atomic
 from opbench.models import MODELS, Surrogate, build_surrogate, count_parameters
@@ -117,6 +119,7 @@ def resolve(
     role: Role | str = Role.board,
     command: str | None = None,
     compile: bool = False,
+    equal_accuracy: bool = False,
 ) -> RunSpec:
     """Check every name and option and merge defaults < preset < options < ``overrides``.
 
@@ -130,6 +133,10 @@ def resolve(
     published = family.check_config(config)
     for other in test_configs:
         family.check_config(other)
+    if equal_accuracy and family.numerical_solver is None:
+        raise ConfigError(
+            f"--equal-accuracy: the {dataset} family has no numerical solver ladder to compare with"
+        )
     task = task or family.default_task
     if task not in family.tasks():
         raise unknown_name(f"task of dataset {dataset!r}", task, family.tasks())
@@ -163,6 +170,7 @@ def resolve(
             "role": role,
             "command": command,
             "compile": compile,
+            "equal_accuracy": equal_accuracy,
         },
         "",
         context={"data_options": family.options_type},
@@ -302,6 +310,7 @@ class Scored:
     rollout: RolloutScores | None
     infer_ms: float | None
     solver_ms: float | None
+    equal_accuracy: EqualAccuracy | None = None
 
 
 def score(spec: RunSpec, prepared: Prepared, trainer: Trainer, device: torch.device) -> Scored:
@@ -325,7 +334,21 @@ def score(spec: RunSpec, prepared: Prepared, trainer: Trainer, device: torch.dev
         if benchmark.solve_one is not None
         else None
     )
-    return Scored(test, rollout, infer_ms, solver_ms)
+    return Scored(
+        test, rollout, infer_ms, solver_ms, _equal_accuracy(spec, benchmark, test, infer_ms)
+    )
+
+
+def _equal_accuracy(
+    spec: RunSpec, benchmark: Benchmark, test: Mapping[str, Scores], infer_ms: float
+) -> EqualAccuracy | None:
+    """The model on its family's solver curve (measured on as many processes as the model's
+    torch threads, and cached), when asked for and the model's error is finite."""
+    error = test["test"].summary()[benchmark.task.primary_metric]["mean"]
+    if not spec.equal_accuracy or error is None:
+        return None
+    curve = solver_curve(benchmark, torch.get_num_threads())
+    return None if curve is None else equal_accuracy(curve, error, infer_ms / 1e3)
 
 
 # --- 5. write ----------------------------------------------------------------------------
@@ -399,6 +422,7 @@ def write(
             )
             for name, other in prepared.test_benchmarks.items()
         },
+        equal_accuracy=None if scored is None else scored.equal_accuracy,
         cost=_cost(params, result, scored, device),
         environment=environment(device),
         primary_metric=primary,

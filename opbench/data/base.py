@@ -137,6 +137,34 @@ class Rollout:
     k: int
 
 
+SolveFn = Callable[[Any], Any]
+"""One setting of a numerical solver: ``fn(problem) -> solution``; a module-level function
+or a :func:`functools.partial` of one, so that spawned worker processes can run it."""
+
+
+@dataclass(frozen=True)
+class SolverLadder:
+    """A family's own numerical solver at several settings, for its cost–accuracy curve.
+
+    Attributes:
+        options: name → solver setting (e.g. ``direct``, ``amg-cg 1e-04``); each is run on
+            every problem and scored against the test split's targets.
+        problems: the solver's inputs, one per independent unit of the test split, in order
+            (picklable: they travel to worker processes).
+        to_prediction: the solutions of all problems, in order → a tensor shaped like the
+            test split's ``y``, in physical units (what the metrics score).
+        not_applicable: solver settings that do not apply to this data, and why (shown on
+            the board beside the curve, never silently dropped).
+        version: bump when a setting or its implementation changes (it keys the cache).
+    """
+
+    options: dict[str, SolveFn]
+    problems: list[Any]
+    to_prediction: Callable[[list[Any]], Tensor]
+    not_applicable: dict[str, str] = field(default_factory=dict)
+    version: str = "1"
+
+
 @dataclass
 class Benchmark:
     """A dataset config and task resolved into data a run can use.
@@ -154,6 +182,9 @@ class Benchmark:
             force coefficients); the other names are registered metrics.
         solve_one: solves one test sample from scratch with opbench's numerical solver
             (used for ``solver_ms_per_sample``); ``None`` when no solver exists.
+        solver_ladder: the numerical solver at several cost–accuracy settings on the test
+            split (the solver at equal accuracy, :mod:`opbench.eval.solver_curve`);
+            ``None`` when the family has none.
         physics_loss: a differentiable PDE-residual loss ``fn(prediction, batch) -> scalar``
             on the physical prediction (``train.physics_weight``); ``None`` if the family
             has none.
@@ -173,6 +204,7 @@ class Benchmark:
     info: DatasetInfo
     metrics: dict[str, MetricFn] = field(default_factory=dict)
     solve_one: Callable[[int], None] | None = None
+    solver_ladder: SolverLadder | None = None
     physics_loss: Callable[[Tensor, Batch], Tensor] | None = None
     rollout: Rollout | None = None
     set_metrics: dict[str, SetMetric] = field(default_factory=dict)
@@ -228,6 +260,9 @@ class DatasetFamily(Protocol):
     """The family's dataset metadata (the record's ``dataset`` section)."""
     generate_options: tuple[str, ...]
     """Keyword options :meth:`generate` accepts (``opbench data generate --<option>``)."""
+    numerical_solver: str | None
+    """What its benchmarks' :class:`SolverLadder` runs (the numerical solver at equal
+    accuracy), or ``None`` when it has none."""
 
     def configs(self) -> list[str]:
         """The published config names."""

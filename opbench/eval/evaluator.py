@@ -7,6 +7,7 @@ per-sample values.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -94,12 +95,25 @@ def score(
     split-level metrics from them."""
     samples = benchmark.splits[split]
     predictions = predict(surrogate, samples, batch_size, device)
-    functions = {name: metric_function(benchmark, name) for name in benchmark.task.metrics}
+    per_sample = metric_values(benchmark, split, predictions, benchmark.task.metrics, batch_size)
+    per_split = {name: fn(per_sample) for name, fn in benchmark.set_metrics.items()}
+    return Scores(per_sample, predictions, per_split, samples.tensors.get(UNIT_KEY))
+
+
+def metric_values(
+    benchmark: Benchmark,
+    split: str,
+    predictions: Tensor,
+    names: Sequence[str],
+    batch_size: int,
+) -> dict[str, Tensor]:
+    """The per-sample values of the metrics ``names`` of ``predictions`` (physical units,
+    one per sample of ``split``, in order), batch by batch."""
+    samples = benchmark.splits[split]
+    functions = {name: metric_function(benchmark, name) for name in names}
     values: dict[str, list[Tensor]] = {name: [] for name in functions}
     for index in torch.arange(len(samples)).split(batch_size):
         batch = samples.select(index).tensors
         for name, fn in functions.items():
             values[name].append(fn(predictions[index], batch).cpu())
-    per_sample = {name: torch.cat(parts) for name, parts in values.items()}
-    per_split = {name: fn(per_sample) for name, fn in benchmark.set_metrics.items()}
-    return Scores(per_sample, predictions, per_split, samples.tensors.get(UNIT_KEY))
+    return {name: torch.cat(parts) for name, parts in values.items()}

@@ -36,6 +36,7 @@ from pydantic import (
 from opbench.config import Role, TrainConfig
 from opbench.data.metadata import DatasetInfo
 from opbench.errors import DataError
+from opbench.eval.equal_accuracy import EqualAccuracy
 from opbench.io import write_json_atomic
 
 SCHEMA_VERSION = 2
@@ -253,6 +254,11 @@ class Record(_Section):
         "extrapolated inputs.",
     )
     convergence: Convergence | None = None
+    equal_accuracy: EqualAccuracy | None = Field(
+        default=None,
+        description="The model against its family's numerical solver at equal accuracy "
+        "(opbench run --equal-accuracy).",
+    )
     cost: Cost
     environment: Environment
     primary_metric: str

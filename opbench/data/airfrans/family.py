@@ -96,6 +96,7 @@ class AirfRANSFamily:
     options_type = AirfRANSOptions
     info_type = AirfRANSInfo
     generate_options = (*GENERATION_OPTIONS, "seed", "workers")
+    numerical_solver = None
 
     def configs(self) -> list[str]:
         return list(CONFIGS)

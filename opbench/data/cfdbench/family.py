@@ -169,6 +169,7 @@ class CFDBenchFamily:
     options_type = CFDBenchOptions
     info_type = CFDBenchInfo
     generate_options = (*GENERATION_OPTIONS, "seed", "workers")
+    numerical_solver = None
 
     def configs(self) -> list[str]:
         return list(PUBLISHED_CONFIGS)

@@ -25,7 +25,7 @@ from opbench.config import Count, DataOptions, OpenFraction, Seed, Size
 from opbench.data import DATASETS
 from opbench.data.base import Batch, Benchmark, SampleSet, ValidationReport
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
-from opbench.data.condiff import fv
+from opbench.data.condiff import fv, solvers
 from opbench.data.condiff.configs import PUBLISHED_CONFIGS, ConDiffConfig, parse_config
 from opbench.data.condiff.files import RawSplit, read_split, scan_split, split_path
 from opbench.data.condiff.generate import GENERATOR_VERSION, GenerationReport, generate
@@ -202,6 +202,9 @@ class ConDiffFamily:
     options_type = ConDiffOptions
     info_type = ConDiffInfo
     generate_options = ("n_train", "n_test", "seed", "workers")
+    numerical_solver = (
+        "sparse LU; AMG- and Jacobi-preconditioned CG at six tolerances; DST for k ≡ 1"
+    )
 
     def configs(self) -> list[str]:
         return list(PUBLISHED_CONFIGS)
@@ -349,6 +352,7 @@ class ConDiffFamily:
             metrics={"residual": residual_metric},
             physics_loss=spectral_residual_loss,
             solve_one=solve_one,
+            solver_ladder=solvers.ladder(test_k, test.rhs, cfg.is_poisson),
             scoring_keys=("k_cells", "f64"),
         )
 

@@ -1,0 +1,173 @@
+"""The numerical solver at equal accuracy: envelope, interpolation, ConDiff's ladder, cache,
+and the run option."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from opbench.data import DATASETS
+from opbench.data.condiff import fv, solvers
+from opbench.data.condiff.family import ConDiffOptions
+from opbench.errors import ConfigError
+from opbench.eval import solver_curve as curves
+from opbench.eval.equal_accuracy import (
+    SolverCurve,
+    SolverPoint,
+    equal_accuracy,
+    lower_envelope,
+    solver_seconds_at,
+)
+from opbench.run import resolve
+from opbench.run import run as run_spec
+
+
+def _curve(points: list[tuple[str, float, float]]) -> SolverCurve:
+    on = lower_envelope([(seconds, error) for _, seconds, error in points])
+    return SolverCurve(
+        fingerprint="f",
+        metric="rel_l2",
+        n_samples=4,
+        workers=2,
+        cpu="cpu",
+        load_average=0.0,
+        measured="2026-12-06T00:00:00+00:00",
+        points=[
+            SolverPoint(name=n, seconds_per_sample=s, error=e, envelope=flag)
+            for (n, s, e), flag in zip(points, on, strict=True)
+        ],
+    )
+
+
+def test_the_envelope_keeps_points_more_accurate_than_every_faster_one():
+    points = [(1.0, 0.5), (2.0, 0.6), (2.0, 0.1), (3.0, 0.1), (4.0, 0.01), (0.5, 0.9)]
+    assert lower_envelope(points) == [True, False, True, False, True, True]
+
+
+def test_the_solver_time_is_interpolated_log_log_between_bracketing_points():
+    envelope = _curve([("fast", 1e-3, 1e-1), ("slow", 1e-1, 1e-3)]).envelope
+    seconds, position = solver_seconds_at(envelope, 1e-2)  # halfway in log error
+    assert position == "on the curve"
+    assert seconds == pytest.approx(1e-2)  # halfway in log time: √(1e-3 · 1e-1)
+    assert solver_seconds_at(envelope, 1e-1) == (pytest.approx(1e-3), "on the curve")
+    assert solver_seconds_at(envelope, 1e-3)[0] == pytest.approx(1e-1)
+    assert solver_seconds_at(envelope, 0.2) == (None, "less accurate than the cheapest setting")
+    assert solver_seconds_at(envelope, 1e-4) == (None, "beyond the curve")
+
+
+def test_a_dominated_setting_never_sets_the_baseline():
+    curve = _curve([("fast", 1e-3, 1e-1), ("bad", 5e-3, 2e-1), ("slow", 1e-1, 1e-3)])
+    assert [p.name for p in curve.envelope] == ["fast", "slow"]
+    result = equal_accuracy(curve, model_error=1e-2, model_seconds_per_sample=2e-3)
+    assert result.speedup == pytest.approx(5.0)  # 10 ms at 1e-2, model 2 ms
+    assert "speedup at equal accuracy 5×" in result.summary()
+
+
+def test_a_model_less_accurate_than_the_cheapest_setting_gets_no_ratio():
+    curve = _curve([("fast", 1e-3, 1e-1), ("slow", 1e-1, 1e-3)])
+    result = equal_accuracy(curve, model_error=0.5, model_seconds_per_sample=1e-4)
+    assert (result.speedup, result.solver_seconds_per_sample) == (None, None)
+    assert result.position == "less accurate than the cheapest setting"
+    assert "no speedup at equal accuracy" in result.summary()
+
+
+def _problem(grid: int, seed: int = 0, poisson: bool = False) -> solvers.Problem:
+    rng = np.random.default_rng(seed)
+    k = np.ones((grid + 1, grid + 1)) if poisson else np.exp(rng.normal(size=(grid + 1,) * 2))
+    return k, rng.standard_normal(grid * grid)
+
+
+def test_the_iterative_settings_meet_their_tolerance_and_converge_to_the_direct_solve():
+    k, rhs = problem = _problem(15)
+    exact = solvers.direct(problem)
+    assert exact.shape == (1, 15, 15)
+    for solve in (solvers.amg_cg, solvers.jacobi_cg):
+        errors = []
+        for tolerance in solvers.TOLERANCES:
+            u = solve(problem, tolerance)
+            assert fv.relative_residual(k, fv.grid_to_vector(u[0]), rhs) <= tolerance
+            errors.append(np.linalg.norm(u - exact) / np.linalg.norm(exact))
+        assert errors[-1] < 1e-6
+        assert errors[-1] < errors[0]
+
+
+def test_the_fast_poisson_solver_is_the_direct_solve_for_constant_k():
+    problem = _problem(12, poisson=True)
+    np.testing.assert_allclose(solvers.fast_poisson(problem), solvers.direct(problem), atol=1e-12)
+
+
+def test_condiff_ladders_list_what_does_not_apply():
+    k = np.ones((2, 5, 5))
+    poisson = solvers.ladder(k, np.zeros((2, 16)), poisson=True)
+    diffusion = solvers.ladder(k, np.zeros((2, 16)), poisson=False)
+    assert "fast-poisson" in poisson.options
+    assert "fast-poisson" in diffusion.not_applicable
+    assert "coarse grid" in poisson.not_applicable
+
+
+def _benchmark(config: str = "cubic0.1_grid8"):
+    options = ConDiffOptions(n_train=8, n_test=6)
+    return DATASETS.get("condiff").load_benchmark(config, "steady", options)
+
+
+def test_the_curve_scores_the_ladder_on_the_test_split_and_is_cached(monkeypatch):
+    benchmark = _benchmark()
+    curve = curves.solver_curve(benchmark, workers=1)
+    assert curve is not None
+    points = {p.name: p for p in curve.points}
+    assert set(points) == set(benchmark.solver_ladder.options)
+    assert points["direct"].error < 1e-6  # the targets are the direct solve, in float32
+    assert points["jacobi-cg 1e-01"].error > points["jacobi-cg 1e-08"].error
+    assert curve.n_samples == 6 and curve.fingerprint == benchmark.info.fingerprint
+
+    def fail(*args, **kwargs):
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr(curves, "measure_curve", fail)
+    assert curves.solver_curve(benchmark, workers=1) == curve
+
+
+def test_a_damaged_cached_curve_is_measured_again():
+    benchmark = _benchmark()
+    curve = curves.solver_curve(benchmark, workers=1)
+    (path,) = (curves.opbench_home() / "solver-curves").glob("condiff-*.json")
+    path.write_text("{not json")
+    again = curves.solver_curve(benchmark, workers=1)
+    assert [p.name for p in again.points] == [p.name for p in curve.points]
+
+
+def test_parallel_solves_give_the_same_solutions():
+    benchmark = _benchmark("poisson_grid8")
+    ladder = benchmark.solver_ladder
+    one = curves.measure_curve(benchmark, ladder, workers=1)
+    two = curves.measure_curve(benchmark, ladder, workers=2)
+    for a, b in zip(one.points, two.points, strict=True):
+        assert a.name == b.name and math.isclose(a.error, b.error, rel_tol=1e-12)
+
+
+def test_a_run_with_equal_accuracy_records_the_model_on_the_curve(tmp_path):
+    def spec_of(equal: bool):
+        return resolve(
+            "linear",
+            "condiff",
+            config="cubic0.1_grid8",
+            overrides={"data": {"n_train": 8, "n_test": 6}},
+            equal_accuracy=equal,
+        )
+
+    spec = spec_of(True)
+    record = run_spec(spec, tmp_path, progress=False).record
+    section = record.equal_accuracy
+    assert section is not None
+    assert section.model_error == pytest.approx(record.metrics["test"]["rel_l2"].mean)
+    assert section.curve.workers >= 1
+    assert (section.speedup is None) == (section.position != "on the curve")
+    identity = record.dataset.identity()
+    assert spec.run_hash(identity) == spec_of(False).run_hash(identity)  # not the run's identity
+
+
+def test_equal_accuracy_is_refused_where_a_family_has_no_solver_ladder():
+    with pytest.raises(ConfigError, match="no numerical solver ladder"):
+        resolve("mlp", "airfrans", equal_accuracy=True)
