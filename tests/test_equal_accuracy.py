@@ -3,10 +3,13 @@ and the run option."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
+from test_leaderboard import board
+from test_record import make_record
 
 from opbench.data import DATASETS
 from opbench.data.condiff import fv, solvers
@@ -20,6 +23,10 @@ from opbench.eval.equal_accuracy import (
     lower_envelope,
     solver_seconds_at,
 )
+from opbench.results.leaderboard import leaderboard_rows
+from opbench.results.publish import publish, render_published, stale_files
+from opbench.results.render import equal_accuracy_text
+from opbench.results.solver_plot import FIGURE_SUFFIX
 from opbench.run import resolve
 from opbench.run import run as run_spec
 
@@ -171,3 +178,56 @@ def test_a_run_with_equal_accuracy_records_the_model_on_the_curve(tmp_path):
 def test_equal_accuracy_is_refused_where_a_family_has_no_solver_ladder():
     with pytest.raises(ConfigError, match="no numerical solver ladder"):
         resolve("mlp", "airfrans", equal_accuracy=True)
+
+
+def _with_section(record: dict, error: float, seconds: float) -> dict:
+    curve = _curve([("jacobi", 1e-3, 1e-1), ("amg", 1e-1, 1e-3), ("slow", 0.2, 1e-2)])
+    section = equal_accuracy(curve, error, seconds)
+    metrics = record["metrics"]["test"]["rel_l2"]
+    return {
+        **record,
+        "metrics": {"test": {"rel_l2": {**metrics, "mean": error}}},
+        "equal_accuracy": section.model_dump(mode="json"),
+    }
+
+
+def test_the_board_shows_the_speedup_and_the_figure():
+    records = board(
+        _with_section(make_record("fno", 0), 1e-2, 1e-3),  # 10 ms on the curve: 10×
+        _with_section(make_record("fno", 1), 1e-2, 2.5e-3),  # 4×
+        _with_section(make_record("unet", 0), 0.5, 1e-4),  # less accurate than the cheapest
+        make_record("linear", 0, 0.3),  # not measured
+    )
+    rows = {row.model: row for row in leaderboard_rows(records)}
+    assert rows["fno"].equal_speedup == pytest.approx(7.0)
+    assert (rows["fno"].equal_runs, rows["fno"].equal_on_curve) == (2, 2)
+    assert equal_accuracy_text(rows["unet"]) == "less accurate than the cheapest solve"
+    assert equal_accuracy_text(rows["linear"]) == "—"
+
+    files = render_published(records, citations=[])
+    (name,) = [name for name in files if name.endswith(FIGURE_SUFFIX)]
+    assert name == "condiff-poisson-steady-equal-accuracy.svg"
+    svg = files[name]
+    assert "<svg" in svg and "fno (small)" in svg and "unet (small)" in svg
+    assert "linear" not in svg  # no point without a measurement
+    assert render_published(records, citations=[])[name] == svg  # deterministic
+    markdown = files["condiff.md"]
+    assert f"]({name})" in markdown
+    assert "0.0100" in markdown  # significant digits kept, as in the other tables
+    assert "| jacobi" in markdown and "| yes" in markdown
+    assert "7.00×" in markdown
+    assert "fno (small)" in files["index.html"]
+
+
+def test_a_figure_whose_records_are_gone_is_stale(tmp_path):
+    (tmp_path / "records").mkdir()
+    record = _with_section(make_record("fno", 0), 1e-2, 1e-3)
+    (tmp_path / "records" / f"{record['run_id']}.json").write_text(json.dumps(record))
+    publish(tmp_path)
+    assert stale_files(tmp_path) == []
+    (tmp_path / "records" / f"{record['run_id']}.json").write_text(
+        json.dumps({k: v for k, v in record.items() if k != "equal_accuracy"})
+    )
+    assert "condiff-poisson-steady-equal-accuracy.svg" in stale_files(tmp_path)
+    publish(tmp_path)
+    assert not list(tmp_path.glob(f"*{FIGURE_SUFFIX}"))

@@ -177,6 +177,7 @@ def test_one_sortable_table_per_dataset_in_sorted_order() -> None:
         "train time",
         "infer ms/sample",
         "speedup",
+        "speedup at equal accuracy",
         "seeds",
         "diverged",
         "budget",

@@ -29,24 +29,29 @@ import datetime
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
 from opbench.results.leaderboard import COUNTED_STATUSES, LeaderboardRow, Record, Stat
 from opbench.results.render import (
+    EQUAL_ACCURACY_TEXT,
     RANKING_TEXT,
     SHIFT_TEXT,
     _duration,
     _mean_std,
     _number,
     _speedup,
+    curve_cells,
+    curve_text,
+    equal_accuracy_text,
     interval_text,
     ranking_label,
     shift_cells,
 )
 from opbench.results.shift import ShiftRow
+from opbench.results.solver_plot import EqualAccuracyFigure
 
 PALETTE = (
     "#4e79a7",
@@ -76,6 +81,7 @@ def render_html(
     citations: Sequence[tuple[str, str, str]],
     generated: datetime.date,
     shifts: Sequence[ShiftRow] = (),
+    figures: Mapping[TableKey, EqualAccuracyFigure] | None = None,
 ) -> str:
     """The leaderboard page as one self-contained, deterministic HTML5 document.
 
@@ -87,6 +93,8 @@ def render_html(
             listed grouped by kind.
         generated: the date stamped on the page.
         shifts: distribution-shift rows from :func:`~opbench.results.shift.shift_rows`.
+        figures: error-against-time figures by table, from
+            :func:`~opbench.results.solver_plot.equal_accuracy_figures`.
 
     Returns:
         The page text (UTF-8 characters such as ``±`` are used as is).
@@ -127,7 +135,7 @@ def render_html(
     else:
         parts.append('<p class="empty">No runs yet.</p>')
     for key, table in tables.items():
-        parts.append(_section(key, ids[key], table, by_id))
+        parts.append(_section(key, ids[key], table, by_id, (figures or {}).get(key)))
     parts.append(_shift_sections(shifts))
     parts.append(_citations(citations))
     parts += [
@@ -151,7 +159,10 @@ _INTRO = (
     "training time, batched inference time per sample and speedup over the numerical "
     "solver. The training budget, data source and the device the costs were measured on "
     "are given per row, and the record links open each run's full record. Click a column "
-    "header to sort by it; click again to reverse. " + escape(RANKING_TEXT)
+    "header to sort by it; click again to reverse. "
+    + escape(RANKING_TEXT)
+    + " "
+    + escape(EQUAL_ACCURACY_TEXT)
 )
 
 
@@ -214,7 +225,13 @@ class _Cell:
     title: str | None = None
 
 
-def _section(key: TableKey, tid: str, rows: list[LeaderboardRow], by_id: dict[str, Record]) -> str:
+def _section(
+    key: TableKey,
+    tid: str,
+    rows: list[LeaderboardRow],
+    by_id: dict[str, Record],
+    figure: EqualAccuracyFigure | None,
+) -> str:
     """Heading, sortable table and plots of one (family, config, task)."""
     primary = rows[0].primary_metric
     others = sorted({m for row in rows for m in row.metrics} - {primary})
@@ -240,7 +257,13 @@ def _section(key: TableKey, tid: str, rows: list[LeaderboardRow], by_id: dict[st
         ("params", "num", "trainable parameters"),
         ("train time", "num", "training wall time, mean over seeds"),
         ("infer ms/sample", "num", "batched inference time per sample, mean over seeds"),
-        ("speedup", "num", "numerical solver time / inference time"),
+        ("speedup", "num", "full-accuracy direct solve (one core) / inference time"),
+        (
+            "speedup at equal accuracy",
+            "num",
+            "solver time at the model's error on its cost–accuracy curve / inference time, "
+            "same cores",
+        ),
         ("seeds", "num", "runs that count (status ok or budget)"),
         ("diverged", "num", "runs that diverged (not averaged)"),
         ("budget", "text", "training budget"),
@@ -280,8 +303,36 @@ def _section(key: TableKey, tid: str, rows: list[LeaderboardRow], by_id: dict[st
                 f"{cell.html}</td>"
             )
         out.append("</tr>")
-    out += ["</tbody>", "</table>", "</div>", _plots(rows, by_id), "</section>"]
+    out += ["</tbody>", "</table>", "</div>", _plots(rows, by_id)]
+    if figure is not None:
+        out.append(_equal_accuracy_figure(figure))
+    out.append("</section>")
     return "\n".join(out)
+
+
+def _equal_accuracy_figure(figure: EqualAccuracyFigure) -> str:
+    """The error-against-time figure (matplotlib's SVG, inline) and the solver settings."""
+    curve = figure.curve
+    svg = figure.svg[figure.svg.index("<svg") :]
+    header = "".join(f'<th scope="col">{escape(c)}</th>' for c in curve_cells(curve.points[0]))
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in curve_cells(point).values()) + "</tr>"
+        for point in curve.points
+    )
+    skipped = "; ".join(f"{name}: {why}" for name, why in sorted(curve.not_applicable.items()))
+    return (
+        '<div class="equal-accuracy">'
+        + _figure(
+            f'<div class="mpl">{svg}</div>',
+            f"Error against time: test {escape(curve.metric)} per model (mean over seeds) and "
+            f"the numerical solver's settings; the line is its lower envelope. "
+            f"{escape(curve_text(curve))}",
+        )
+        + f'<div class="scroll"><table class="curve"><thead><tr>{header}</tr></thead>'
+        + f"<tbody>{body}</tbody></table></div>"
+        + (f'<p class="muted">Not applicable here: {escape(skipped)}.</p>' if skipped else "")
+        + "</div>"
+    )
 
 
 def _shift_sections(shifts: Sequence[ShiftRow]) -> str:
@@ -360,6 +411,7 @@ def _cells(
         _Cell(escape(_duration(row.train_seconds)), _value(row.train_seconds)),
         _Cell(escape(_number(row.infer_ms_per_sample, 3)), _value(row.infer_ms_per_sample)),
         _Cell(escape(_speedup(row.speedup)), _value(row.speedup)),
+        _Cell(escape(equal_accuracy_text(row)), _value(row.equal_speedup)),
         _Cell(str(row.n), str(row.n)),
         _Cell(str(row.n_diverged), str(row.n_diverged)),
         _Cell(escape(row.budget), row.budget, "text"),
@@ -803,6 +855,8 @@ table.lb td.runs a.bad{color:#cf222e;text-decoration:line-through}
 margin-top:14px}
 figure{margin:0;max-width:560px;border:1px solid var(--line);border-radius:6px;padding:8px}
 figure svg{display:block;width:100%;height:auto}
+.equal-accuracy figure{max-width:760px}
+table.curve{font-size:12px;margin-bottom:8px}
 figcaption{font-size:12px;color:var(--muted);margin-top:4px}
 figcaption .note{color:#9a6700}
 figcaption .key{display:inline-block;margin-right:10px;color:var(--fg)}

@@ -84,6 +84,10 @@ class LeaderboardRow:
         seeds, run_ids: of every run in the row, diverged ones included, by seed.
         params: trainable parameter count.
         train_seconds, infer_ms_per_sample, speedup: means over counted seeds.
+        equal_speedup: mean over the row's runs of the speedup at equal accuracy
+            (:mod:`opbench.eval.equal_accuracy`), when every run that measured it is on
+            the solver's curve.
+        equal_runs, equal_on_curve: runs that measured it, and those on the curve.
         source: ``generated`` or ``real``.
         device: where costs were measured, e.g. ``cuda: NVIDIA H100, threads=16``.
         published: whether the config is one of the family's published configs.
@@ -114,6 +118,9 @@ class LeaderboardRow:
     tied: bool = False
     tested: bool = False
     interval: tuple[float, float] | None = None
+    equal_speedup: float | None = None
+    equal_runs: int = 0
+    equal_on_curve: int = 0
 
     @property
     def primary(self) -> Stat:
@@ -213,7 +220,20 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> LeaderboardRow:
         source=_joined(group["dataset.source"]),
         device=_joined(group["device"]),
         published=bool(group["dataset.published"].all()) if "dataset.published" in group else True,
+        **_equal_accuracy(counted),
     )
+
+
+def _equal_accuracy(counted: pd.DataFrame) -> dict[str, Any]:
+    """The row's equal-accuracy fields from its counted runs' sections."""
+    positions = counted.get("equal_accuracy.position", pd.Series(dtype=object)).dropna()
+    speedups = counted.get("equal_accuracy.speedup", pd.Series(dtype=float)).dropna()
+    on_curve = int((positions == "on the curve").sum())
+    return {
+        "equal_speedup": Stat.of(speedups).mean if on_curve == len(positions) else None,
+        "equal_runs": len(positions),
+        "equal_on_curve": on_curve,
+    }
 
 
 def _joined(values: Iterable[str]) -> str:

@@ -5,6 +5,7 @@ Layout of a leaderboard root (``leaderboards/`` in the repository)::
     records/<run_id>.json   the run records (validated); the only hand-added input
     datasets.json           the datasets the board accepts: family/config → fingerprints
     <family>.md             one Markdown table per (config, task) of the family
+    <table>-equal-accuracy.svg   error against time: the solver's curve and the models
     results.csv             every record flattened, one row each
     index.html              sortable tables, plots and citations
 
@@ -37,6 +38,7 @@ from opbench.results.leaderboard import Record, leaderboard_rows
 from opbench.results.record import read_record
 from opbench.results.render import render_csv, render_markdown
 from opbench.results.shift import shift_rows
+from opbench.results.solver_plot import FIGURE_SUFFIX, equal_accuracy_figures
 
 RECORDS_DIR = "records"
 DATASETS_FILE = "datasets.json"
@@ -93,14 +95,21 @@ def render_published(
         raise DataError("no run records: nothing to build a leaderboard from")
     rows = leaderboard_rows(records)
     shifts = shift_rows(records)
+    figures = equal_accuracy_figures(rows, records)
     date = newest_date(records)
     files = {
-        f"{family}.md": render_markdown(rows, family, date, shifts)
+        f"{family}.md": render_markdown(rows, family, date, shifts, figures)
         for family in sorted({row.family for row in rows})
     }
+    files |= {figure.name: figure.svg for figure in figures.values()}
     files["results.csv"] = render_csv(records)
     files["index.html"] = render_html(
-        records, rows, registry_citations() if citations is None else citations, date, shifts
+        records,
+        rows,
+        registry_citations() if citations is None else citations,
+        date,
+        shifts,
+        figures,
     )
     return files
 
@@ -132,10 +141,9 @@ def stale_files(root: Path = DEFAULT_ROOT) -> list[str]:
 
 
 def _leftovers(root: Path, files: dict[str, str]) -> list[str]:
-    """Markdown tables under ``root`` of families that have no records any more."""
-    return [
-        p.name for p in sorted(root.glob("*.md")) if p.name not in files and p.name != "README.md"
-    ]
+    """Markdown tables and figures under ``root`` whose records are gone."""
+    generated = [*root.glob("*.md"), *root.glob(f"*{FIGURE_SUFFIX}")]
+    return [p.name for p in sorted(generated) if p.name not in files and p.name != "README.md"]
 
 
 def add_records(records: Sequence[Record], root: Path = DEFAULT_ROOT) -> list[Path]:

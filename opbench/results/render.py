@@ -9,15 +9,17 @@ from __future__ import annotations
 import datetime
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from opbench.errors import unknown_name
+from opbench.eval.equal_accuracy import SolverCurve, SolverPoint
 from opbench.eval.statistics import ALPHA, DRAWS
 from opbench.results.leaderboard import LeaderboardRow, Record
 from opbench.results.shift import ShiftRow
+from opbench.results.solver_plot import EqualAccuracyFigure
 
 DASH = "—"
 """Shown for a missing value (a std over one seed, a metric of a diverged row)."""
@@ -65,6 +67,18 @@ RANKING_TEXT = (
 """How ranks and intervals are made, as the pages state it."""
 
 
+EQUAL_ACCURACY_TEXT = (
+    "Speedup at equal accuracy: the family's own numerical solver is run at several settings "
+    "(direct, and iterative solvers stopped at a ladder of tolerances) on the same test "
+    "samples; the lower envelope of its (time, error) points is its cost–accuracy curve. The "
+    "solver's time at a model's mean error, interpolated on that curve (log–log), over the "
+    "model's batched inference time per sample, both on the same cores, is the speedup. A "
+    "model less accurate than the cheapest solver setting gets no ratio. The column "
+    "'speedup' is the older, unequal comparison: a full-accuracy direct solve on one core."
+)
+"""How the equal-accuracy column is made, as the pages state it."""
+
+
 def ranking_label(tested: bool) -> str:
     """How a table was ranked, as its caption says."""
     return "ranks tested" if tested else "ranked by mean, untested"
@@ -91,6 +105,17 @@ def _speedup(value: float | None) -> str:
     return DASH if value is None else f"{_number(value, 3)}×"
 
 
+def equal_accuracy_text(row: LeaderboardRow) -> str:
+    """The speedup at equal accuracy of a row, or why it has none (a dash: not measured)."""
+    if row.equal_runs == 0:
+        return DASH
+    if row.equal_speedup is not None:
+        return _speedup(row.equal_speedup)
+    if row.equal_on_curve == 0:
+        return "less accurate than the cheapest solve"
+    return f"{row.equal_on_curve} of {row.equal_runs} runs on the solver curve"
+
+
 def _table(rows: Sequence[LeaderboardRow]) -> str:
     """The Markdown of one (config, task) table; ``rows`` are ranked and share a metric."""
     primary = rows[0].primary_metric
@@ -108,6 +133,7 @@ def _table(rows: Sequence[LeaderboardRow]) -> str:
             "train time": _duration(row.train_seconds),
             "infer ms/sample": _number(row.infer_ms_per_sample, 3),
             "speedup": _speedup(row.speedup),
+            "speedup at equal accuracy": equal_accuracy_text(row),
             "seeds": row.n,
             "diverged": row.n_diverged,
             "budget": row.budget,
@@ -119,7 +145,7 @@ def _table(rows: Sequence[LeaderboardRow]) -> str:
     )
     text = table.astype(str).map(_cell)
     align = ["right", "left", "left", "left", "right", "right", *("right" for _ in others)]
-    align += ["right"] * 6 + ["left"] * 4
+    align += ["right"] * 7 + ["left"] * 4
     return text.to_markdown(index=False, tablefmt="pipe", colalign=align, disable_numparse=True)
 
 
@@ -133,13 +159,15 @@ def render_markdown(
     family: str,
     date: datetime.date | None = None,
     shifts: Sequence[ShiftRow] = (),
+    figures: Mapping[tuple[str, str, str], EqualAccuracyFigure] | None = None,
 ) -> str:
     """The Markdown leaderboard of ``family``: one table per (config, task), then one
     distribution-shift table per (config, task, test config).
 
     ``rows`` come from :func:`~opbench.results.leaderboard.leaderboard_rows`, ``shifts``
-    from :func:`~opbench.results.shift.shift_rows`; ``date`` (default today, UTC) stamps
-    the "generated from" line.
+    from :func:`~opbench.results.shift.shift_rows`, ``figures`` (by table) from
+    :func:`~opbench.results.solver_plot.equal_accuracy_figures`; ``date`` (default today,
+    UTC) stamps the "generated from" line.
     """
     family_rows = [row for row in rows if row.family == family]
     if not family_rows:
@@ -158,6 +186,8 @@ def render_markdown(
         "time per sample, and speedup over the numerical solver.",
         "",
         RANKING_TEXT,
+        "",
+        EQUAL_ACCURACY_TEXT,
     ]
     tables: dict[tuple[str, str], list[LeaderboardRow]] = {}
     for row in family_rows:
@@ -173,8 +203,58 @@ def render_markdown(
             "",
             _table(table),
         ]
+        figure = (figures or {}).get((family, config, task))
+        if figure is not None:
+            lines += _figure_section(figure)
     lines += _shift_section([row for row in shifts if row.family == family])
     return "\n".join(lines) + "\n"
+
+
+def curve_text(curve: SolverCurve) -> str:
+    """Where and how a solver curve was measured, in one sentence."""
+    return (
+        f"Solver curve measured {curve.measured[:10]} on {curve.cpu}, {curve.workers} "
+        f"processes in parallel, 1-minute load average {curve.load_average:g} at the start, "
+        f"{curve.n_samples} test samples."
+    )
+
+
+def curve_cells(point: SolverPoint) -> dict[str, str]:
+    """Column → text of one solver setting (the Markdown and the HTML tables)."""
+    return {
+        "solver setting": point.name,
+        "ms / sample": _number(1e3 * point.seconds_per_sample, 3),
+        "error": _number(point.error, 3),
+        "on the envelope": "yes" if point.envelope else "no",
+    }
+
+
+def _figure_section(figure: EqualAccuracyFigure) -> list[str]:
+    curve = figure.curve
+    frame = pd.DataFrame(curve_cells(point) for point in curve.points)
+    lines = [
+        "",
+        f"### Error against time: {curve.metric}",
+        "",
+        f"![test {curve.metric} against time per sample, solver curve and models]({figure.name})",
+        "",
+        curve_text(curve),
+        "",
+        frame.map(_cell).to_markdown(
+            index=False,
+            tablefmt="pipe",
+            colalign=["left", "right", "right", "left"],
+            disable_numparse=True,
+        ),
+    ]
+    if curve.not_applicable:
+        lines += [
+            "",
+            "Not applicable here: "
+            + "; ".join(f"{name}: {why}" for name, why in sorted(curve.not_applicable.items()))
+            + ".",
+        ]
+    return lines
 
 
 SHIFT_TEXT = (
