@@ -231,3 +231,18 @@ def test_a_figure_whose_records_are_gone_is_stale(tmp_path):
     assert "condiff-poisson-steady-equal-accuracy.svg" in stale_files(tmp_path)
     publish(tmp_path)
     assert not list(tmp_path.glob(f"*{FIGURE_SUFFIX}"))
+
+
+def test_the_cfdbench_ladder_reproduces_the_data_at_the_generators_cells():
+    options = DATASETS.get("cfdbench").options_type(
+        n_cases=10, frames=5, frame_size=16, solver_cells=16
+    )
+    benchmark = DATASETS.get("cfdbench").load_benchmark("cavity/bc", "autoregressive", options)
+    ladder = benchmark.solver_ladder
+    assert list(ladder.options) == ["cells 16", "cells 8"]
+    curve = curves.measure_curve(benchmark, ladder, workers=1)
+    errors = {p.name: p.error for p in curve.points}
+    assert errors["cells 16"] < 1e-10  # the generator's own run, up to float32 targets
+    assert errors["cells 8"] > 1e-4
+    assert "larger time steps" in curve.not_applicable
+    assert curve.n_samples == len(benchmark.splits["test"])

@@ -23,9 +23,9 @@ from pydantic import Field
 
 from opbench.config import DataOptions, PositiveFloat, Seed, Size, validated
 from opbench.data import DATASETS
-from opbench.data.base import UNIT_KEY, Benchmark, ValidationReport
+from opbench.data.base import UNIT_KEY, Benchmark, SolverLadder, ValidationReport
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
-from opbench.data.cfdbench import samples
+from opbench.data.cfdbench import samples, solvers
 from opbench.data.cfdbench.configs import PUBLISHED_CONFIGS, CFDBenchConfig, parse_config
 from opbench.data.cfdbench.design import DESIGNS
 from opbench.data.cfdbench.files import CaseFiles, case_dirs, open_field, read_case
@@ -169,7 +169,9 @@ class CFDBenchFamily:
     options_type = CFDBenchOptions
     info_type = CFDBenchInfo
     generate_options = (*GENERATION_OPTIONS, "seed", "workers")
-    numerical_solver = None
+    numerical_solver = (
+        "the projection solver on coarser cells (generated data, autoregressive task)"
+    )
 
     def configs(self) -> list[str]:
         return list(PUBLISHED_CONFIGS)
@@ -491,6 +493,7 @@ def _autoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
         ),
         metrics={"divergence": divergence},
         solve_one=_step_solver(cases),
+        solver_ladder=_solver_ladder(cases, pairs["test"].targets),
         rollout=samples.rollout(
             cases.frames["test"], k, options.rollout_steps, cases.scaler, delta_t
         ),
@@ -513,6 +516,18 @@ def _step_solver(cases: _Cases) -> Callable[[int], None] | None:
         simulate(design.domain(test[index % len(test)]), cells, [delta_t])
 
     return solve_one
+
+
+def _solver_ladder(cases: _Cases, targets: list[tuple[int, int]]) -> SolverLadder | None:
+    """The solver at coarser cells on the test pairs (:mod:`.solvers`); ``None`` for
+    published data, whose solver (Fluent) is not ours to run."""
+    test = cases.frames["test"]
+    sidecars = [cases.sidecars.get(case.key.split("/")[0]) for case in test]
+    if not targets or any(sidecar is None for sidecar in sidecars):
+        return None
+    return solvers.ladder(
+        cases.config.problem, [case.case for case in test], sidecars, targets, cases.problem
+    )
 
 
 def _nonautoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:

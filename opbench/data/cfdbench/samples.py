@@ -223,11 +223,13 @@ def _pair_tensors(
 
 @dataclass(frozen=True)
 class Pairs:
-    """Autoregressive pairs of one split and what the steady-state cut-off dropped."""
+    """Autoregressive pairs of one split and what the steady-state cut-off dropped;
+    ``targets`` the (case position in the split, target frame) of each pair, in order."""
 
     samples: Split
     kept: int
     dropped: int
+    targets: list[tuple[int, int]]
 
 
 def autoregressive_pairs(
@@ -254,7 +256,8 @@ def autoregressive_pairs(
     def build(chosen: Sequence[tuple[AnyCase, int]]) -> Batch:
         return _pair_tensors(chosen, k, scaler, delta_t, index)
 
-    return Pairs(held_or_streamed(rows, build, stream), len(rows), dropped)
+    targets = [(index[case.key], t + k) for case, t in rows]
+    return Pairs(held_or_streamed(rows, build, stream), len(rows), dropped, targets)
 
 
 def rollout(
