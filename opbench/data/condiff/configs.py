@@ -1,7 +1,9 @@
 """ConDiff config names and what they mean.
 
 A diffusion config is named ``<covariance><variance>_grid<g>`` (variance printed with one
-decimal, e.g. ``cubic1.0_grid64``); a Poisson config (k ≡ 1) is ``poisson_grid<g>``. The
+decimal, e.g. ``cubic1.0_grid64``); a Poisson config (k ≡ 1) is ``poisson_grid<g>``.
+``_paired_grid<g>`` instead of ``_grid<g>`` names opbench's paired variant for resolution
+transfer (:mod:`~opbench.data.condiff.paired`), on the nested grids g ∈ {15, 31, 63, 127}. The
 published dataset (Trifonov et al. 2024, arXiv 2406.04709) has 26 configs: three covariance
 models × four variances × grids 64 and 128, plus Poisson at both grids. Each variance comes
 with the contrast window its fields are accepted in (rejection sampling on
@@ -40,14 +42,22 @@ PUBLISHED_CONFIGS: tuple[str, ...] = (
     *(f"poisson_grid{grid}" for grid in PUBLISHED_GRIDS),
 )
 
-_DIFFUSION = re.compile(r"(?P<cov>[a-z]+)(?P<var>\d+\.\d)_grid(?P<grid>[1-9]\d*)")
-_POISSON = re.compile(r"poisson_grid(?P<grid>[1-9]\d*)")
+PAIRED_GRIDS = (15, 31, 63, 127)
+"""Grids of the paired variant: g = 2ⁿ − 1, so that the (g+1)² cells of a grid nest in the
+next finer one's."""
+
+_DIFFUSION = re.compile(
+    r"(?P<cov>[a-z]+)(?P<var>\d+\.\d)_(?P<paired>paired_)?grid(?P<grid>[1-9]\d*)"
+)
+_POISSON = re.compile(r"poisson_(?P<paired>paired_)?grid(?P<grid>[1-9]\d*)")
 
 GRAMMAR = (
     "ConDiff config names are '<covariance><variance>_grid<g>' with covariance in "
     f"{{{', '.join(COVARIANCE_NAMES)}}}, variance in {{{', '.join(CONTRAST_WINDOWS)}}} "
     f"(one decimal) and any grid g >= {MIN_GRID}, or 'poisson_grid<g>'; "
-    "e.g. 'cubic0.1_grid64', 'poisson_grid128'."
+    "e.g. 'cubic0.1_grid64', 'poisson_grid128'. opbench's paired variant for resolution "
+    f"transfer puts 'paired_' before 'grid', with g in {{{', '.join(map(str, PAIRED_GRIDS))}}}: "
+    "'cubic0.1_paired_grid63'."
 )
 
 
@@ -64,6 +74,8 @@ class ConDiffConfig:
         contrast_window: accepted [min, max] of contrast = exp(max φ − min φ); ``None`` for
             Poisson.
         correlation_length: l in the covariance C(|d|/l).
+        paired: opbench's paired variant (nested grids, smooth right-hand side), not a
+            published config.
     """
 
     name: str
@@ -72,6 +84,7 @@ class ConDiffConfig:
     grid: int
     contrast_window: tuple[float, float] | None
     correlation_length: float = CORRELATION_LENGTH
+    paired: bool = False
 
     @property
     def is_poisson(self) -> bool:
@@ -88,10 +101,12 @@ def _invalid(name: str, reason: str) -> ConfigError:
     return ConfigError(f"{base} {reason} {GRAMMAR}")
 
 
-def _check_grid(name: str, grid: str) -> int:
+def _check_grid(name: str, grid: str, paired: bool) -> int:
     value = int(grid)
     if value < MIN_GRID:
         raise _invalid(name, f"Grid {value} is below the minimum {MIN_GRID}.")
+    if paired and value not in PAIRED_GRIDS:
+        raise _invalid(name, f"The paired variant's grids are {PAIRED_GRIDS}, not {value}.")
     return value
 
 
@@ -102,8 +117,9 @@ def parse_config(name: str) -> ConDiffConfig:
     are, because only they have a contrast window.
     """
     if match := _POISSON.fullmatch(name):
-        grid = _check_grid(name, match["grid"])
-        return ConDiffConfig(name, None, None, grid, None)
+        paired = match["paired"] is not None
+        grid = _check_grid(name, match["grid"], paired)
+        return ConDiffConfig(name, None, None, grid, None, paired=paired)
     match = _DIFFUSION.fullmatch(name)
     if match is None:
         raise _invalid(name, "The name does not follow the grammar.")
@@ -111,11 +127,13 @@ def parse_config(name: str) -> ConDiffConfig:
         raise _invalid(name, f"Unknown covariance model {match['cov']!r}.")
     if match["var"] not in CONTRAST_WINDOWS:
         raise _invalid(name, f"Variance {match['var']} has no published contrast window.")
-    grid = _check_grid(name, match["grid"])
+    paired = match["paired"] is not None
+    grid = _check_grid(name, match["grid"], paired)
     return ConDiffConfig(
         name=name,
         covariance=match["cov"],
         variance=float(match["var"]),
         grid=grid,
         contrast_window=CONTRAST_WINDOWS[match["var"]],
+        paired=paired,
     )

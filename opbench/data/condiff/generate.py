@@ -29,10 +29,10 @@ import numpy as np
 
 from opbench.config import Count, Seed, Size, StrictModel, validated
 from opbench.data.cache import SIDECAR
-from opbench.data.condiff import fv
+from opbench.data.condiff import fv, paired
 from opbench.data.condiff.configs import ConDiffConfig, parse_config
 from opbench.data.condiff.files import split_path, write_split
-from opbench.data.condiff.grf import CirculantSampler
+from opbench.data.condiff.grf import CirculantSampler, first_accepted
 from opbench.errors import DataError
 from opbench.io import write_json_atomic
 from opbench.workers import process_pool
@@ -43,12 +43,6 @@ GENERATOR_VERSION = "1"
 GENERATOR = "opbench.condiff"
 MAX_PROPOSALS = 10**6
 """Proposals per sample after which generation gives up (pathological contrast window)."""
-
-FIRST_BATCH = 4
-MAX_BATCH = 32
-"""Noise pairs drawn per proposal batch: 4, 8, 16, then 32 (two fields per pair). A pair
-is transformed (one complex FFT) only when every field before it was rejected: the noise
-drawn, and so the data, are those of transforming the whole batch."""
 
 SPLIT_IDS = {"train": 0, "test": 1}
 
@@ -100,21 +94,43 @@ def draw_coefficient(
     config: ConDiffConfig, rng: np.random.Generator, max_proposals: int = MAX_PROPOSALS
 ) -> tuple[np.ndarray, int]:
     """k = exp(φ) with contrast in the config's window, and the number of proposals used."""
-    sampler = sampler_for(config)
     low, high = config.contrast_window
-    proposals, pairs = 0, FIRST_BATCH
-    while proposals < max_proposals:
-        for pair in sampler.noise(rng, pairs):  # transformed only until one is accepted
-            for phi in sampler.fields(pair):
-                proposals += 1
-                if low <= np.exp(np.ptp(phi)) <= high:
-                    return np.exp(phi), proposals
-        pairs = min(2 * pairs, MAX_BATCH)
-    raise DataError(
+    phi, proposals = first_accepted(
+        sampler_for(config), rng, lambda phi: low <= np.exp(np.ptp(phi)) <= high, max_proposals
+    )
+    if phi is None:
+        raise _unreachable(config, proposals)
+    return np.exp(phi), proposals
+
+
+def _unreachable(config: ConDiffConfig, proposals: int) -> DataError:
+    low, high = config.contrast_window
+    return DataError(
         f"ConDiff config {config.name}: no field with contrast in [{low:g}, {high:g}] after "
         f"{proposals} proposals; the window is unreachable (or extremely unlikely) for this "
         "covariance and variance."
     )
+
+
+def draw_sample(
+    config: ConDiffConfig, rng: np.random.Generator, max_proposals: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """One sample's cell coefficients k (g+1, g+1) (ones for Poisson), right-hand side
+    (g²,) in Fortran order, and the proposals its coefficient took: the published
+    distribution (white-noise f), or the paired variant's (:mod:`.paired`)."""
+    g = config.grid
+    if config.paired:
+        phi, proposals = paired.draw_log_coefficient(config, rng, max_proposals)
+        if phi is None and not config.is_poisson:
+            raise _unreachable(config, proposals)
+        k, f = paired.on_grid(phi, paired.draw_rhs(rng), g)
+        return k, fv.grid_to_vector(f), proposals
+    k, proposals = (
+        (np.ones((g + 1, g + 1)), 0)
+        if config.is_poisson
+        else draw_coefficient(config, rng, max_proposals)
+    )
+    return k, rng.standard_normal(g * g), proposals
 
 
 def _generate_chunk(
@@ -123,16 +139,13 @@ def _generate_chunk(
     g = config.grid
     ks, rhss, xs, proposals = [], [], [], 0
     for index in indices:
-        rng = np.random.default_rng([seed, split_id, index])
-        if config.is_poisson:
-            k = np.ones((g + 1, g + 1))
-        else:
-            k, used = draw_coefficient(config, rng, max_proposals)
-            ks.append(k)
-            proposals += used
-        rhs = rng.standard_normal(g * g)
+        k, rhs, used = draw_sample(
+            config, np.random.default_rng([seed, split_id, index]), max_proposals
+        )
+        ks.append(k)
         rhss.append(rhs)
         xs.append(fv.solve(k, rhs))
+        proposals += used
     n = len(indices)
     return _Chunk(
         k=None if config.is_poisson else np.array(ks).reshape(n, g + 1, g + 1),
