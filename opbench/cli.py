@@ -240,6 +240,13 @@ def run(
             "--compile", help="torch.compile the network (faster for some models, see benchmarks/)"
         ),
     ] = False,
+    transfer_config: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="also score on this config at another resolution of the same samples, "
+            "against the interpolation yardstick (repeatable; e.g. cubic0.1_paired_grid31)"
+        ),
+    ] = None,
     equal_accuracy: Annotated[
         bool,
         typer.Option(
@@ -271,6 +278,7 @@ def run(
             role=role,
             command=_command(),
             compile=compile_,
+            transfer_configs=transfer_config or [],
             equal_accuracy=equal_accuracy,
         )
         result = library.run(spec, out, progress=not quiet)

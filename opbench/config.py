@@ -250,6 +250,10 @@ class RunSpec(StrictModel):
             count: it reorders float operations but computes the same function; see
             ``benchmarks/README.md`` for the models it speeds up here and what a first
             compilation costs).
+        transfer_configs: configs of the family on other grids (the same physical test
+            samples) to score the trained model on without retraining, against the
+            interpolation yardstick (:mod:`opbench.eval.transfer`; an evaluation, not part
+            of :meth:`run_hash`).
         equal_accuracy: also measure the family's numerical solver on the test split and
             place the model on its cost–accuracy curve (:mod:`opbench.eval.equal_accuracy`;
             an evaluation, not part of :meth:`run_hash`).
@@ -270,6 +274,7 @@ class RunSpec(StrictModel):
     role: Annotated[Role, Field(strict=False)] = Role.board
     command: str | None = None
     compile: bool = False
+    transfer_configs: list[Name] = Field(default_factory=list)
     equal_accuracy: bool = False
 
     @field_validator("data", mode="before")

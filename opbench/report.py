@@ -31,6 +31,15 @@ def results_table(run_record: Record) -> Table:
                 f"{_number(summary['mean'])} ± {_number(summary['std'])}",
                 _number(summary["median"]),
             )
+    for name, transfer in run_record.transfer.items():
+        shape = "×".join(map(str, transfer.shape))
+        direct = _number(transfer.direct) if transfer.not_applicable is None else "n/a"
+        table.add_row(
+            f"{name} ({shape})",
+            f"{transfer.metric} direct / yardstick / gap",
+            f"{direct} / {_number(transfer.yardstick)} / {_number(transfer.gap)}",
+            "",
+        )
     best = train["best_epoch"]
     if train["epochs_run"] == 0:
         training = "fitted in closed form"

@@ -26,7 +26,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,6 +48,7 @@ from opbench.config import (
     validated,
 )
 from opbench.data import DATASETS, Benchmark, DatasetInfo
+from opbench.data.base import DatasetFamily
 from opbench.environment import environment, git_revision
 from opbench.errors import ConfigError, DataError, OpbenchError, RunInterrupted, unknown_name
 from opbench.eval import timing
@@ -58,6 +59,7 @@ from opbench.eval.metrics import check_metrics, metric_function
 from opbench.eval.rollout import RolloutScores, persistence_curve, score_rollout
 from opbench.eval.solver_curve import solver_curve
 from opbench.eval.statistics import run_interval
+from opbench.eval.transfer import TransferScore, transfer_score
 from opbench.io import check_writable_dir, write_json_atomic
 from opbench.models import MODELS, Surrogate, build_surrogate, count_parameters
 from opbench.results import outputs
@@ -119,6 +121,7 @@ def resolve(
     role: Role | str = Role.board,
     command: str | None = None,
     compile: bool = False,
+    transfer_configs: Sequence[str] = (),
     equal_accuracy: bool = False,
 ) -> RunSpec:
     """Check every name and option and merge defaults < preset < options < ``overrides``.
@@ -131,7 +134,7 @@ def resolve(
     family = DATASETS.get(dataset)
     config = config or family.default_config
     published = family.check_config(config)
-    for other in test_configs:
+    for other in (*test_configs, *transfer_configs):
         family.check_config(other)
     if equal_accuracy and family.numerical_solver is None:
         raise ConfigError(
@@ -170,6 +173,7 @@ def resolve(
             "role": role,
             "command": command,
             "compile": compile,
+            "transfer_configs": list(transfer_configs),
             "equal_accuracy": equal_accuracy,
         },
         "",
@@ -226,6 +230,7 @@ class Prepared:
     benchmark: Benchmark
     test_benchmarks: dict[str, Benchmark]
     surrogate: Surrogate
+    transfer_benchmarks: dict[str, Benchmark] = field(default_factory=dict)
 
 
 def prepare(spec: RunSpec) -> Prepared:
@@ -253,11 +258,43 @@ def prepare(spec: RunSpec) -> Prepared:
                 f"{task.spatial_shape}"
             )
         test_benchmarks[other] = test_benchmark
+    transfer_benchmarks = {
+        other: _transfer_benchmark(family, spec, data_dir, benchmark, other)
+        for other in spec.transfer_configs
+    }
     seed_everything(spec.seed)
     surrogate = build_surrogate(spec.model, task, spec.hyperparameters)
     if spec.compile:
         surrogate.net.compile()
-    return Prepared(benchmark, test_benchmarks, surrogate)
+    return Prepared(benchmark, test_benchmarks, surrogate, transfer_benchmarks)
+
+
+def _transfer_benchmark(
+    family: DatasetFamily, spec: RunSpec, data_dir: Path | None, trained: Benchmark, other: str
+) -> Benchmark:
+    """The test split of ``other`` for resolution transfer: the same fields on another grid
+    of the same physical samples (a ConfigError otherwise)."""
+    benchmark = family.load_benchmark(
+        other, spec.task, spec.data, data_dir, test_only=True, scaled_as=trained.info
+    )
+    task, other_task = trained.task, benchmark.task
+    problems = []
+    if trained.grid_points is None:
+        problems.append(f"{spec.dataset} {spec.task} is not on a grid")
+    if (other_task.input_fields, other_task.output_fields) != (
+        task.input_fields,
+        task.output_fields,
+    ):
+        problems.append(f"its fields {other_task.input_fields}→{other_task.output_fields} differ")
+    if trained.paired_samples is None or benchmark.paired_samples != trained.paired_samples:
+        problems.append(
+            "its test samples are not the trained config's at another resolution "
+            "(resolution transfer needs paired data, e.g. ConDiff's *_paired_grid<g> configs "
+            "with the same covariance, variance and data seed)"
+        )
+    if problems:
+        raise ConfigError(f"--transfer-config {other}: {'; '.join(problems)}")
+    return benchmark
 
 
 # --- 3. fit ------------------------------------------------------------------------------
@@ -311,6 +348,7 @@ class Scored:
     infer_ms: float | None
     solver_ms: float | None
     equal_accuracy: EqualAccuracy | None = None
+    transfer: dict[str, TransferScore] = field(default_factory=dict)
 
 
 def score(spec: RunSpec, prepared: Prepared, trainer: Trainer, device: torch.device) -> Scored:
@@ -334,8 +372,18 @@ def score(spec: RunSpec, prepared: Prepared, trainer: Trainer, device: torch.dev
         if benchmark.solve_one is not None
         else None
     )
+    fixed_grid = MODELS.get(spec.model).flags.fixed_grid
+    transfer = {
+        name: transfer_score(surrogate, benchmark, other, batch_size, device, fixed_grid)
+        for name, other in prepared.transfer_benchmarks.items()
+    }
     return Scored(
-        test, rollout, infer_ms, solver_ms, _equal_accuracy(spec, benchmark, test, infer_ms)
+        test,
+        rollout,
+        infer_ms,
+        solver_ms,
+        _equal_accuracy(spec, benchmark, test, infer_ms),
+        transfer,
     )
 
 
@@ -423,6 +471,7 @@ def write(
             for name, other in prepared.test_benchmarks.items()
         },
         equal_accuracy=None if scored is None else scored.equal_accuracy,
+        transfer={} if scored is None else scored.transfer,
         cost=_cost(params, result, scored, device),
         environment=environment(device),
         primary_metric=primary,

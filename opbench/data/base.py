@@ -19,6 +19,7 @@ from torch import Tensor
 from opbench.config import DataOptions
 from opbench.data.metadata import DatasetInfo
 from opbench.errors import DataError
+from opbench.ops.resample import Layout
 from opbench.tasks import TaskSpec
 
 Batch = dict[str, Tensor]
@@ -195,6 +196,11 @@ class Benchmark:
         scoring_keys: batch keys that only the metrics and the physics loss read (ConDiff's
             float64 ``k_cells`` and ``f64``); training batches leave them out unless the
             physics loss is on.
+        grid_points: where a grid task's fields live, for resampling between resolutions
+            (:mod:`opbench.ops.resample`): ``vertex`` (interior vertices, ConDiff) or
+            ``cell`` (cell centres); ``None`` where the data are not on a grid.
+        paired_samples: names the physical test samples where another config holds the
+            same ones at another resolution (ConDiff's paired variant); ``None`` otherwise.
     """
 
     family: str
@@ -209,6 +215,8 @@ class Benchmark:
     rollout: Rollout | None = None
     set_metrics: dict[str, SetMetric] = field(default_factory=dict)
     scoring_keys: tuple[str, ...] = ()
+    grid_points: Layout | None = None
+    paired_samples: str | None = None
 
     def __post_init__(self) -> None:
         unknown = set(self.metrics) - set(self.task.metrics)

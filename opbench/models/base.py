@@ -87,12 +87,17 @@ class ModelFlags:
             where ``benchmarks/`` measured it faster and the first step's gradients equal
             the default layout's to 1e-5 (relative): it changes only the order of float
             additions, not what is computed.
+        fixed_grid: why the network cannot take a grid other than its training grid
+            (resolution transfer lists it as not applicable with this reason); ``None``
+            when it can, or may (a network that fails on another grid is listed with its
+            error).
     """
 
     fitted: bool = False
     output_offset_free: bool = False
     physical_units: bool = False
     channels_last: bool = False
+    fixed_grid: str | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,7 @@ def register_model(
     output_offset_free: bool = False,
     physical_units: bool = False,
     channels_last: bool = False,
+    fixed_grid: str | None = None,
 ) -> Callable[[Builder], Builder]:
     """Register ``build(task, **hyperparameters)`` as the model ``name`` with its
     :class:`ModelFlags`; the presets are :class:`~opbench.config.Preset` names and include
@@ -194,7 +200,7 @@ def register_model(
             raise ValueError(
                 f"model {name!r}: presets lacking {sorted(missing)}, unknown {sorted(unknown)}"
             )
-        flags = ModelFlags(fitted, output_offset_free, physical_units, channels_last)
+        flags = ModelFlags(fitted, output_offset_free, physical_units, channels_last, fixed_grid)
         entry = ModelEntry(
             name,
             build,

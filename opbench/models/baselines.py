@@ -42,6 +42,7 @@ class MeanField(FittedModel):
     citation="Trivial baseline (the training-set mean field).",
     description="training-set mean field (fitted baseline)",
     fitted=True,
+    fixed_grid="it is the mean training field, on the training grid's points",
 )
 def build_mean(task: TaskSpec) -> FittedModel:
     if task.spatial_shape is None:

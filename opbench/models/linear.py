@@ -112,6 +112,7 @@ class SineModeLinear(FittedModel):
     citation="Linear baseline: per-mode least squares in the orthonormal DST-I basis.",
     description="best affine operator diagonal in the DST-I basis (fitted baseline)",
     fitted=True,
+    fixed_grid="its weights are one fitted filter per sine mode of the training grid",
 )
 def build_linear(task: TaskSpec, ridge: PositiveFloat = 1e-7) -> FittedModel:
     """SineModeLinear for ``task``; ``ridge`` ε > 0 is relative to each channel's power."""

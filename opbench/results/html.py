@@ -39,6 +39,7 @@ from opbench.results.render import (
     EQUAL_ACCURACY_TEXT,
     RANKING_TEXT,
     SHIFT_TEXT,
+    TRANSFER_TEXT,
     _duration,
     _mean_std,
     _number,
@@ -49,9 +50,11 @@ from opbench.results.render import (
     interval_text,
     ranking_label,
     shift_cells,
+    transfer_cells,
 )
 from opbench.results.shift import ShiftRow
 from opbench.results.solver_plot import EqualAccuracyFigure
+from opbench.results.transfer import TransferRow
 
 PALETTE = (
     "#4e79a7",
@@ -82,6 +85,7 @@ def render_html(
     generated: datetime.date,
     shifts: Sequence[ShiftRow] = (),
     figures: Mapping[TableKey, EqualAccuracyFigure] | None = None,
+    transfers: Sequence[TransferRow] = (),
 ) -> str:
     """The leaderboard page as one self-contained, deterministic HTML5 document.
 
@@ -95,6 +99,8 @@ def render_html(
         shifts: distribution-shift rows from :func:`~opbench.results.shift.shift_rows`.
         figures: error-against-time figures by table, from
             :func:`~opbench.results.solver_plot.equal_accuracy_figures`.
+        transfers: resolution-transfer rows from
+            :func:`~opbench.results.transfer.transfer_rows`.
 
     Returns:
         The page text (UTF-8 characters such as ``±`` are used as is).
@@ -136,7 +142,7 @@ def render_html(
         parts.append('<p class="empty">No runs yet.</p>')
     for key, table in tables.items():
         parts.append(_section(key, ids[key], table, by_id, (figures or {}).get(key)))
-    parts.append(_shift_sections(shifts))
+    parts += [text for text in (_shift_sections(shifts), _transfer_sections(transfers)) if text]
     parts.append(_citations(citations))
     parts += [
         "</main>",
@@ -348,20 +354,57 @@ def _shift_sections(shifts: Sequence[ShiftRow]) -> str:
         f'<p class="primary">{escape(SHIFT_TEXT)}</p>',
     ]
     for (family, config, task, test_config), rows in sorted(tables.items()):
-        title = f"{family} / {config} → {test_config} / {task}"
-        tested = ranking_label(rows[0].tested)
-        out += [
-            f"<h3>{escape(title)}</h3>",
-            f'<p class="primary">Metric: <code>{escape(rows[0].metric)}</code>; {tested}.</p>',
-            '<div class="scroll"><table class="lb">',
-            "<thead><tr>",
-            *(f'<th scope="col">{escape(label)}</th>' for label in shift_cells(rows[0])),
-            "</tr></thead><tbody>",
-        ]
-        for row in rows:
-            cells = shift_cells(row).values()
-            out.append("<tr>" + "".join(f"<td>{escape(v)}</td>" for v in cells) + "</tr>")
-        out.append("</tbody></table></div>")
+        out.append(
+            _plain_table(
+                f"{family} / {config} → {test_config} / {task}",
+                f"Metric: <code>{escape(rows[0].metric)}</code>; {ranking_label(rows[0].tested)}.",
+                [shift_cells(row) for row in rows],
+            )
+        )
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _plain_table(title: str, note: str, rows: Sequence[dict[str, str]]) -> str:
+    """A heading, a note (HTML) and a table of text cells (escaped), columns from the
+    first row."""
+    out = [
+        f"<h3>{escape(title)}</h3>",
+        f'<p class="primary">{note}</p>',
+        '<div class="scroll"><table class="lb">',
+        "<thead><tr>",
+        *(f'<th scope="col">{escape(label)}</th>' for label in rows[0]),
+        "</tr></thead><tbody>",
+        *(
+            "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in cells.values()) + "</tr>"
+            for cells in rows
+        ),
+        "</tbody></table></div>",
+    ]
+    return "\n".join(out)
+
+
+def _transfer_sections(rows: Sequence[TransferRow]) -> str:
+    """One table per (family, trained config, task, transfer config)."""
+    if not rows:
+        return ""
+    tables: dict[tuple[str, str, str, str], list[TransferRow]] = {}
+    for row in rows:
+        tables.setdefault((row.family, row.config, row.task, row.transfer_config), []).append(row)
+    out = [
+        '<section class="shift" id="resolution-transfer">',
+        "<h2>Resolution transfer</h2>",
+        f'<p class="primary">{escape(TRANSFER_TEXT)}</p>',
+    ]
+    for (family, config, task, other), table in sorted(tables.items()):
+        here, there = ("×".join(map(str, s)) for s in (table[0].trained_shape, table[0].shape))
+        out.append(
+            _plain_table(
+                f"{family} / {config} ({here}) → {other} ({there}) / {task}",
+                f"Metric: <code>{escape(table[0].metric)}</code>.",
+                [transfer_cells(row) for row in table],
+            )
+        )
     out.append("</section>")
     return "\n".join(out)
 

@@ -39,6 +39,7 @@ from opbench.results.record import read_record
 from opbench.results.render import render_csv, render_markdown
 from opbench.results.shift import shift_rows
 from opbench.results.solver_plot import FIGURE_SUFFIX, equal_accuracy_figures
+from opbench.results.transfer import transfer_rows
 
 RECORDS_DIR = "records"
 DATASETS_FILE = "datasets.json"
@@ -96,9 +97,10 @@ def render_published(
     rows = leaderboard_rows(records)
     shifts = shift_rows(records)
     figures = equal_accuracy_figures(rows, records)
+    transfers = transfer_rows(records)
     date = newest_date(records)
     files = {
-        f"{family}.md": render_markdown(rows, family, date, shifts, figures)
+        f"{family}.md": render_markdown(rows, family, date, shifts, figures, transfers)
         for family in sorted({row.family for row in rows})
     }
     files |= {figure.name: figure.svg for figure in figures.values()}
@@ -110,6 +112,7 @@ def render_published(
         date,
         shifts,
         figures,
+        transfers,
     )
     return files
 

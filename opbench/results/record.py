@@ -37,6 +37,7 @@ from opbench.config import Role, TrainConfig
 from opbench.data.metadata import DatasetInfo
 from opbench.errors import DataError
 from opbench.eval.equal_accuracy import EqualAccuracy
+from opbench.eval.transfer import TransferScore
 from opbench.io import write_json_atomic
 
 SCHEMA_VERSION = 2
@@ -258,6 +259,11 @@ class Record(_Section):
         default=None,
         description="The model against its family's numerical solver at equal accuracy "
         "(opbench run --equal-accuracy).",
+    )
+    transfer: dict[str, TransferScore] = Field(
+        default_factory=dict,
+        description="Resolution transfer: the model on other grids of the same test samples, "
+        "direct and through the interpolation yardstick (opbench run --transfer-config).",
     )
     cost: Cost
     environment: Environment

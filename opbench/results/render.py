@@ -20,6 +20,7 @@ from opbench.eval.statistics import ALPHA, DRAWS
 from opbench.results.leaderboard import LeaderboardRow, Record
 from opbench.results.shift import ShiftRow
 from opbench.results.solver_plot import EqualAccuracyFigure
+from opbench.results.transfer import TransferRow
 
 DASH = "—"
 """Shown for a missing value (a std over one seed, a metric of a diverged row)."""
@@ -160,14 +161,16 @@ def render_markdown(
     date: datetime.date | None = None,
     shifts: Sequence[ShiftRow] = (),
     figures: Mapping[tuple[str, str, str], EqualAccuracyFigure] | None = None,
+    transfers: Sequence[TransferRow] = (),
 ) -> str:
     """The Markdown leaderboard of ``family``: one table per (config, task), then one
     distribution-shift table per (config, task, test config).
 
     ``rows`` come from :func:`~opbench.results.leaderboard.leaderboard_rows`, ``shifts``
     from :func:`~opbench.results.shift.shift_rows`, ``figures`` (by table) from
-    :func:`~opbench.results.solver_plot.equal_accuracy_figures`; ``date`` (default today,
-    UTC) stamps the "generated from" line.
+    :func:`~opbench.results.solver_plot.equal_accuracy_figures`, ``transfers`` from
+    :func:`~opbench.results.transfer.transfer_rows`; ``date`` (default today, UTC) stamps
+    the "generated from" line.
     """
     family_rows = [row for row in rows if row.family == family]
     if not family_rows:
@@ -207,6 +210,7 @@ def render_markdown(
         if figure is not None:
             lines += _figure_section(figure)
     lines += _shift_section([row for row in shifts if row.family == family])
+    lines += _transfer_section([row for row in transfers if row.family == family])
     return "\n".join(lines) + "\n"
 
 
@@ -301,6 +305,72 @@ def _shift_section(rows: Sequence[ShiftRow]) -> list[str]:
             f"### {config} → {test_config} / {task}",
             "",
             f"Metric: `{table[0].metric}` ({tested}).",
+            "",
+            frame.astype(str)
+            .map(_cell)
+            .to_markdown(index=False, tablefmt="pipe", colalign=align, disable_numparse=True),
+        ]
+    return lines
+
+
+TRANSFER_TEXT = (
+    "Each model trained on one grid and tested, without retraining, on the same physical "
+    "test samples at another grid (`--transfer-config`, paired data). Direct: the model on "
+    "the other grid's inputs. Yardstick: the inputs interpolated to the training grid, the "
+    "model's prediction there interpolated back (bicubic). A model is discretisation-"
+    "invariant in practice only where direct beats the yardstick (paired hierarchical "
+    f"bootstrap over seeds and test samples, two-sided, α = {ALPHA}). Gap: the finer grid's "
+    "targets read at the coarser grid's points against the coarser grid's own targets, the "
+    "distance between the two grids' truths."
+)
+
+
+def transfer_cells(row: TransferRow) -> dict[str, str]:
+    """Column → text of one resolution-transfer row (the Markdown and the HTML tables)."""
+    return {
+        "model": row.model,
+        "preset": row.preset,
+        "trained (mean ± std)": _mean_std(row.in_distribution.mean, row.in_distribution.std),
+        "direct (mean ± std)": _mean_std(row.direct.mean, row.direct.std),
+        "yardstick (mean ± std)": _mean_std(row.yardstick.mean, row.yardstick.std),
+        "direct vs yardstick": row.verdict,
+        "gap": _number(row.gap, 3),
+        "not applicable": row.not_applicable or DASH,
+        "seeds": str(row.n),
+        "budget": row.budget,
+    }
+
+
+def _transfer_section(rows: Sequence[TransferRow]) -> list[str]:
+    """The resolution-transfer tables of one family (none: no lines)."""
+    if not rows:
+        return []
+    lines = ["", "## Resolution transfer", "", TRANSFER_TEXT]
+    tables: dict[tuple[str, str, str], list[TransferRow]] = {}
+    for row in rows:
+        tables.setdefault((row.config, row.task, row.transfer_config), []).append(row)
+    for (config, task, other), table in sorted(tables.items()):
+        here, there = (
+            "×".join(map(str, shape)) for shape in (table[0].trained_shape, table[0].shape)
+        )
+        frame = pd.DataFrame(transfer_cells(row) for row in table)
+        align = [
+            "left",
+            "left",
+            "right",
+            "right",
+            "right",
+            "left",
+            "right",
+            "left",
+            "right",
+            "left",
+        ]
+        lines += [
+            "",
+            f"### {config} ({here}) → {other} ({there}) / {task}",
+            "",
+            f"Metric: `{table[0].metric}`.",
             "",
             frame.astype(str)
             .map(_cell)

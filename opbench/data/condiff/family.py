@@ -352,9 +352,23 @@ class ConDiffFamily:
             metrics={"residual": residual_metric},
             physics_loss=spectral_residual_loss,
             solve_one=solve_one,
-            solver_ladder=solvers.ladder(test_k, test.rhs, cfg.is_poisson),
+            solver_ladder=solvers.ladder(test_k, test.rhs, cfg.is_poisson, nested=cfg.paired),
             scoring_keys=("k_cells", "f64"),
+            grid_points="vertex",
+            paired_samples=_paired_samples(cfg, options, sidecar, len(test)),
         )
+
+
+def _paired_samples(
+    config: ConDiffConfig, options: ConDiffOptions, sidecar: dict | None, n_test: int
+) -> str | None:
+    """The paired variant's test samples, the same at every grid: the fields (covariance and
+    variance, or Poisson), the data seed and their number; ``None`` for other configs."""
+    if not config.paired:
+        return None
+    fields = "poisson" if config.is_poisson else f"{config.covariance}{config.variance}"
+    seed = options.seed if sidecar is None else sidecar.get("seed")
+    return f"condiff paired {fields}, seed {seed}, first {n_test} test samples"
 
 
 DATASETS.add("condiff", ConDiffFamily())

@@ -16,6 +16,11 @@ scratch (assembly and set-up included) and returns u on the g×g grid, shape (1,
   S, so u = S(Sf / λ) with λ_kl = 4(g+1)²(sin²(π(k+1)/(2(g+1))) + sin²(π(l+1)/(2(g+1))))
   (:func:`~opbench.ops.dst.laplacian_eigenvalues`); O(g² log g), exact to round-off.
 
+* ``coarse grid <g_c>`` (the paired variant only, :mod:`~opbench.data.condiff.paired`): the
+  solve on the nested grid with 2× or 4× coarser cells: k averaged over the fine cells of
+  each coarse cell, f read at the shared vertices, then the solution interpolated back to
+  the fine vertices (bicubic, zero boundary, :func:`~opbench.ops.resample.resample`).
+
 A coarser-grid solve does not apply to ConDiff's published data: its right-hand side is
 white noise at the vertices of the grid (not scaled by h²), which has no coarse version and
 no continuum limit (:data:`NOT_APPLICABLE`).
@@ -34,11 +39,14 @@ import torch
 from torch import Tensor
 
 from opbench.data.base import SolverLadder
-from opbench.data.condiff import fv
+from opbench.data.condiff import fv, paired
 from opbench.ops.dst import laplacian_eigenvalues
+from opbench.ops.resample import resample
 
 TOLERANCES = (1e-1, 1e-2, 1e-3, 1e-4, 1e-6, 1e-8)
 """Relative residual tolerances of the preconditioned CG ladders."""
+MIN_COARSE_GRID = 7
+"""The coarsest grid a coarse-grid setting solves on."""
 MAX_ITERATIONS = 1000
 """CG iterations after which a setting stops whatever its residual (its error shows it)."""
 
@@ -89,18 +97,45 @@ def fast_poisson(problem: Problem) -> np.ndarray:
     return scipy.fft.dstn(coefficients, type=1, norm="ortho")[None]
 
 
+def coarse_grid(problem: Problem, factor: int) -> np.ndarray:
+    """u from the solve on the grid with ``factor``× coarser cells, interpolated back,
+    (1, g, g)."""
+    k, rhs = problem
+    g = k.shape[0] - 1
+    coarse = (g + 1) // factor - 1
+    k_coarse = k.reshape(coarse + 1, factor, coarse + 1, factor).mean(axis=(1, 3))
+    f_coarse = paired.restrict(fv.vector_to_grid(rhs, g), coarse)
+    u = fv.vector_to_grid(fv.solve(k_coarse, fv.grid_to_vector(f_coarse)), coarse)
+    back = resample(torch.from_numpy(u)[None, None], (g, g), "vertex", boundary="zero")
+    return back[0].numpy()
+
+
 def _stack(solutions: list[np.ndarray]) -> Tensor:
     return torch.from_numpy(np.stack(solutions))
 
 
-def ladder(k_cells: np.ndarray, rhs: np.ndarray, poisson: bool) -> SolverLadder:
-    """The ladder on the test samples: ``k_cells`` (N, g+1, g+1), ``rhs`` (N, g²)."""
+COARSE_FACTORS = (2, 4)
+"""Cell-size ratios of the paired variant's coarse-grid settings."""
+
+
+def ladder(
+    k_cells: np.ndarray, rhs: np.ndarray, poisson: bool, nested: bool = False
+) -> SolverLadder:
+    """The ladder on the test samples: ``k_cells`` (N, g+1, g+1), ``rhs`` (N, g²);
+    ``nested``: the paired variant, whose grids nest and whose f has a coarse version."""
     options = {"direct": direct}
     for name, solver in (("amg-cg", amg_cg), ("jacobi-cg", jacobi_cg)):
         options |= {
             f"{name} {tol:.0e}": functools.partial(solver, tolerance=tol) for tol in TOLERANCES
         }
-    not_applicable = dict(NOT_APPLICABLE)
+    not_applicable = {} if nested else dict(NOT_APPLICABLE)
+    cells = k_cells.shape[-1]
+    if nested:
+        options |= {
+            f"coarse grid {cells // factor - 1}": functools.partial(coarse_grid, factor=factor)
+            for factor in COARSE_FACTORS
+            if cells % factor == 0 and cells // factor - 1 >= MIN_COARSE_GRID
+        }
     if poisson:
         options["fast-poisson"] = fast_poisson
     else:

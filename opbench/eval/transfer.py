@@ -1,0 +1,167 @@
+"""Resolution transfer on paired data: a model trained on one grid, tested without
+retraining on the same physical samples at another grid.
+
+For a test config at another resolution (ConDiff's paired variant: the same samples on the
+nested grids 15, 31, 63, 127), two predictions are scored with the primary metric against
+that grid's own targets:
+
+* **direct**: the model applied to the other grid's inputs as they are. Only models whose
+  network takes another grid can; for the others the reason is recorded (declared at
+  registration, :attr:`~opbench.models.base.ModelFlags.fixed_grid`, or the error the
+  network raised), never skipped silently.
+* **yardstick**: the inputs interpolated to the training grid, the model's prediction there,
+  and the prediction interpolated back (bicubic, :func:`~opbench.ops.resample.resample`).
+  A model is discretisation-invariant in practice only where *direct* beats this.
+
+The **discretisation gap** of the data is reported beside them: the finer grid's targets
+read at the coarser grid's points, against the coarser grid's own targets (for nested
+vertex grids the bicubic resampling reads the shared vertices exactly). It is how far
+apart the two grids' "truths" are; no model is expected to get closer than that to the
+other grid's targets without information about it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from pydantic import Field
+from torch import Tensor
+
+from opbench.config import StrictModel
+from opbench.data.base import Batch, Benchmark
+from opbench.eval.evaluator import metric_values
+from opbench.models.surrogate import Surrogate
+from opbench.ops.resample import Boundary, Layout, resample
+
+Number = float | None
+
+
+class TransferScore(StrictModel):
+    """The trained model on the test split of another resolution (the record's section).
+
+    ``direct`` and ``yardstick`` are the mean primary metric over the test samples
+    (``*_values`` per sample); ``direct`` is ``None`` where the model cannot take the grid,
+    with ``not_applicable`` saying why. ``gap``: the data's discretisation gap (module doc),
+    ``None`` when the two test sets are not the same samples."""
+
+    config: str
+    fingerprint: str
+    shape: list[int]
+    trained_shape: list[int]
+    n: int = Field(ge=1)
+    metric: str
+    direct: Number
+    yardstick: Number
+    gap: Number
+    not_applicable: str | None = None
+    direct_values: list[Number] | None = None
+    yardstick_values: list[Number]
+
+
+def _mean(values: Tensor) -> float | None:
+    v = values.double()
+    return float(v.mean()) if bool(torch.isfinite(v).all()) else None
+
+
+def _listed(values: Tensor) -> list[float | None]:
+    return [float(v) if np.isfinite(v) else None for v in values.double().tolist()]
+
+
+@torch.no_grad()
+def _predict(
+    surrogate: Surrogate,
+    benchmark: Benchmark,
+    batch_size: int,
+    device: torch.device,
+    adapt: Callable[[Batch], Batch],
+    back: Callable[[Tensor], Tensor],
+) -> Tensor:
+    surrogate.eval()
+    out = []
+    for batch in benchmark.splits["test"].batches(batch_size):
+        batch = {name: t.to(device) for name, t in adapt(batch).items()}
+        out.append(back(surrogate(batch).float().cpu()))
+    return torch.cat(out)
+
+
+def _resampled(batch: Batch, keys: Sequence[str], shape: tuple[int, int], layout: Layout) -> Batch:
+    return {name: resample(t, shape, layout) if name in keys else t for name, t in batch.items()}
+
+
+def transfer_score(
+    surrogate: Surrogate,
+    trained: Benchmark,
+    other: Benchmark,
+    batch_size: int,
+    device: torch.device,
+    fixed_grid: str | None = None,
+) -> TransferScore:
+    """Score ``surrogate`` (trained on ``trained``) on ``other``'s test split (module doc)."""
+    layout = trained.grid_points
+    if layout is None or other.grid_points != layout:
+        raise ValueError(f"{trained.family} {trained.config} has no resamplable grid")
+    metric = trained.task.primary_metric
+    here, there = tuple(trained.task.spatial_shape), tuple(other.task.spatial_shape)
+    grid_keys = [name for name in other.splits["test"].keys if name in GRID_INPUTS]
+
+    def score(prediction: Tensor) -> Tensor:
+        return metric_values(other, "test", prediction, [metric], batch_size)[metric]
+
+    yardstick = score(
+        _predict(
+            surrogate,
+            other,
+            batch_size,
+            device,
+            lambda batch: _resampled(batch, grid_keys, here, layout),
+            lambda y: resample(y, there, layout, _output_boundary(trained)),
+        )
+    )
+    direct, reason = None, fixed_grid
+    if reason is None:
+        try:
+            prediction = _predict(surrogate, other, batch_size, device, dict, lambda y: y)
+            if tuple(prediction.shape[-2:]) != there:
+                reason = f"the network returns {tuple(prediction.shape[-2:])} on a {there} grid"
+            else:
+                direct = score(prediction)
+        except (RuntimeError, ValueError) as error:
+            reason = f"the network does not take a {there} grid: {str(error).splitlines()[0]}"
+    return TransferScore(
+        config=other.config,
+        fingerprint=other.info.fingerprint,
+        shape=list(there),
+        trained_shape=list(here),
+        n=len(other.splits["test"]),
+        metric=metric,
+        direct=None if direct is None else _mean(direct),
+        yardstick=_mean(yardstick),
+        gap=discretisation_gap(trained, other, batch_size),
+        not_applicable=reason,
+        direct_values=None if direct is None else _listed(direct),
+        yardstick_values=_listed(yardstick),
+    )
+
+
+def _output_boundary(benchmark: Benchmark) -> Boundary:
+    """The outputs' boundary ring for resampling: zero under a zero-Dirichlet condition."""
+    return "zero" if benchmark.task.boundary == "zero-dirichlet" else "edge"
+
+
+GRID_INPUTS = ("x", "mask")
+"""The batch keys a model reads that live on the grid (resampled for the yardstick)."""
+
+
+def discretisation_gap(trained: Benchmark, other: Benchmark, batch_size: int) -> float | None:
+    """Mean primary metric of the finer test split's targets read at the coarser grid's
+    points against the coarser targets; ``None`` unless both hold the same samples."""
+    if trained.paired_samples is None or trained.paired_samples != other.paired_samples:
+        return None
+    fine, coarse = sorted((trained, other), key=lambda b: -int(np.prod(b.task.spatial_shape)))
+    shape = tuple(coarse.task.spatial_shape)
+    targets = fine.splits["test"].tensors["y"].double()
+    read = resample(targets, shape, fine.grid_points, _output_boundary(fine))
+    metric = trained.task.primary_metric
+    return _mean(metric_values(coarse, "test", read, [metric], batch_size)[metric])
