@@ -287,6 +287,23 @@ def run(
         console.print(f"record: {result.run_dir / 'record.json'}")
 
 
+@app.command("timing-pass")
+@user_errors
+def timing_pass(
+    runs: Annotated[Path, typer.Argument(help="RUNS: a run directory or a directory of runs")],
+    redo: Annotated[bool, typer.Option(help="time again runs timed before")] = False,
+) -> None:
+    """Time finished runs on an idle machine and place them on their family's solver curve
+    (the speedup at equal accuracy, written into each record)."""
+    from opbench.timing_pass import timing_pass as library
+
+    for run_dir, result in library(runs, redo=redo):
+        if isinstance(result, str):
+            console.print(f"{run_dir.name}: {result}", highlight=False)
+        else:
+            console.print(f"{run_dir.name}: {result.equal_accuracy.summary()}", highlight=False)
+
+
 @app.command("sweep")
 @user_errors
 def sweep(
@@ -343,6 +360,13 @@ def sweep(
             "(repeatable or comma-separated)"
         ),
     ] = None,
+    transfer_config: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="FAMILY:CONFIG: also score every run of that family on this config at "
+            "another resolution of the same samples (repeatable or comma-separated)"
+        ),
+    ] = None,
     retry_failed: Annotated[bool, typer.Option(help="run again the runs that failed")] = False,
 ) -> None:
     """Run every MODEL × DATASET × SEED, skipping runs already recorded in OUT or RECORDS."""
@@ -365,6 +389,7 @@ def sweep(
         command=_command(),
         compile=compile_,
         test_configs=_names(test_config or [], "--test-config") if test_config else (),
+        transfer_configs=(_names(transfer_config, "--transfer-config") if transfer_config else ()),
     )
     console.print(
         f"{plan.n_total} runs: {plan.n_done} already recorded, {plan.n_failed_before} failed "

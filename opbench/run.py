@@ -52,12 +52,12 @@ from opbench.data.base import DatasetFamily
 from opbench.environment import environment, git_revision
 from opbench.errors import ConfigError, DataError, OpbenchError, RunInterrupted, unknown_name
 from opbench.eval import timing
-from opbench.eval.equal_accuracy import EqualAccuracy, equal_accuracy
+from opbench.eval.equal_accuracy import EqualAccuracy
 from opbench.eval.evaluator import Scores
 from opbench.eval.evaluator import score as score_split
 from opbench.eval.metrics import check_metrics, metric_function
 from opbench.eval.rollout import RolloutScores, persistence_curve, score_rollout
-from opbench.eval.solver_curve import solver_curve
+from opbench.eval.solver_curve import place_model
 from opbench.eval.statistics import run_interval
 from opbench.eval.transfer import TransferScore, transfer_score
 from opbench.io import check_writable_dir, write_json_atomic
@@ -390,13 +390,11 @@ def score(spec: RunSpec, prepared: Prepared, trainer: Trainer, device: torch.dev
 def _equal_accuracy(
     spec: RunSpec, benchmark: Benchmark, test: Mapping[str, Scores], infer_ms: float
 ) -> EqualAccuracy | None:
-    """The model on its family's solver curve (measured on as many processes as the model's
-    torch threads, and cached), when asked for and the model's error is finite."""
+    """The model on its family's solver curve, when asked for and its error is finite."""
     error = test["test"].summary()[benchmark.task.primary_metric]["mean"]
     if not spec.equal_accuracy or error is None:
         return None
-    curve = solver_curve(benchmark, torch.get_num_threads())
-    return None if curve is None else equal_accuracy(curve, error, infer_ms / 1e3)
+    return place_model(benchmark, error, infer_ms / 1e3, "in the run")
 
 
 # --- 5. write ----------------------------------------------------------------------------

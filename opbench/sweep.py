@@ -133,12 +133,12 @@ def parse_datasets(values: Sequence[str]) -> list[tuple[str, str | None]]:
     return parsed
 
 
-def _test_configs(values: Sequence[str]) -> dict[str, list[str]]:
-    """``FAMILY:CONFIG`` entries of ``--test-config`` → family → configs."""
+def _family_configs(values: Sequence[str], option: str) -> dict[str, list[str]]:
+    """``FAMILY:CONFIG`` entries of ``option`` → family → configs."""
     configs: dict[str, list[str]] = {}
     for family, config in parse_datasets(values):
         if config is None:
-            raise ConfigError(f"--test-config {family!r} names no config: use FAMILY:CONFIG")
+            raise ConfigError(f"{option} {family!r} names no config: use FAMILY:CONFIG")
         configs.setdefault(family, []).append(config)
     return configs
 
@@ -177,11 +177,14 @@ def plan(
     command: str | None = None,
     compile: bool = False,
     test_configs: Sequence[str] = (),
+    transfer_configs: Sequence[str] = (),
 ) -> SweepPlan:
     """Resolve every combination and sort it into to-do, done and failed-before.
 
     ``test_configs`` (``FAMILY:CONFIG``): every run of that family, on any other config,
     is also scored on that config (``--test-config``, a distribution-shift test).
+    ``transfer_configs`` (``FAMILY:CONFIG``): likewise at another resolution of the same
+    samples (``--transfer-config``, resolution transfer; ConDiff's paired variant).
 
     ``overrides`` is the nested dict of :func:`opbench.run.resolve`; ``records`` a
     directory of record files whose runs count as done. Raises :class:`ConfigError` for an
@@ -192,7 +195,8 @@ def plan(
         raise ConfigError("a sweep needs at least one model, one dataset and one seed")
     check_writable_dir(out, "--out")
     roots = parse_data_dirs(data_dirs)
-    shifted = _test_configs(test_configs)
+    shifted = _family_configs(test_configs, "--test-config")
+    transferred = _family_configs(transfer_configs, "--transfer-config")
     specs = [
         resolve(
             model,
@@ -209,6 +213,7 @@ def plan(
             command=command,
             compile=compile,
             test_configs=[c for c in shifted.get(family_name, []) if c != config],
+            transfer_configs=[c for c in transferred.get(family_name, []) if c != config],
         )
         for family_name, config in parse_datasets(datasets)
         for model in models

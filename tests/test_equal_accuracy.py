@@ -25,10 +25,12 @@ from opbench.eval.equal_accuracy import (
 )
 from opbench.results.leaderboard import leaderboard_rows
 from opbench.results.publish import publish, render_published, stale_files
+from opbench.results.record import read_record
 from opbench.results.render import equal_accuracy_text
 from opbench.results.solver_plot import FIGURE_SUFFIX
 from opbench.run import resolve
 from opbench.run import run as run_spec
+from opbench.timing_pass import timing_pass
 
 
 def _curve(points: list[tuple[str, float, float]]) -> SolverCurve:
@@ -246,3 +248,21 @@ def test_the_cfdbench_ladder_reproduces_the_data_at_the_generators_cells():
     assert errors["cells 8"] > 1e-4
     assert "larger time steps" in curve.not_applicable
     assert curve.n_samples == len(benchmark.splits["test"])
+
+
+def test_a_timing_pass_times_finished_runs_once(tmp_path):
+    spec = resolve(
+        "linear",
+        "condiff",
+        config="cubic0.1_grid8",
+        overrides={"data": {"n_train": 8, "n_test": 6}},
+    )
+    result = run_spec(spec, tmp_path, progress=False)
+    assert result.record.equal_accuracy is None
+    ((run_dir, record),) = timing_pass(tmp_path)
+    assert run_dir == result.run_dir
+    section = record.equal_accuracy
+    assert section.timing == "timing pass" and section.load_average is not None
+    assert section.model_error == record.metrics["test"]["rel_l2"].mean
+    assert read_record(run_dir / "record.json").equal_accuracy == section
+    assert timing_pass(tmp_path) == [(run_dir, "timed before")]

@@ -49,6 +49,20 @@ def test_test_configs_score_every_run_of_their_family_on_another_config(tmp_path
         sweep.plan(["mean"], ["condiff:poisson_grid8"], [0], tmp_path, test_configs=["condiff"])
 
 
+def test_transfer_configs_reach_every_run_of_their_family(tmp_path: Path) -> None:
+    plan = sweep.plan(
+        ["fno"],
+        ["condiff:poisson_paired_grid15"],
+        [0, 1],
+        tmp_path,
+        overrides=SMALL,
+        transfer_configs=["condiff:poisson_paired_grid31", "condiff:poisson_paired_grid15"],
+    )
+    assert [job.spec.transfer_configs for job in plan.jobs] == [["poisson_paired_grid31"]] * 2
+    with pytest.raises(ConfigError, match="--transfer-config 'condiff' names no config"):
+        sweep.plan(["fno"], ["condiff"], [0], tmp_path, transfer_configs=["condiff"])
+
+
 def test_data_dir_prefix_is_a_family_only_when_registered() -> None:
     roots = sweep.parse_data_dirs(["condiff=/d/a=b", "/e/x=y"])
     assert roots == {"condiff": Path("/d/a=b"), None: Path("/e/x=y")}

@@ -37,6 +37,9 @@ from pydantic import Field
 from opbench.config import StrictModel
 
 Position = Literal["on the curve", "less accurate than the cheapest setting", "beyond the curve"]
+Timing = Literal["in the run", "timing pass"]
+"""Where the model's inference was timed: at the end of its run (inside a sweep, other runs
+may have shared the cores), or in a later timing pass (``opbench timing-pass``)."""
 
 
 class SolverPoint(StrictModel):
@@ -81,6 +84,8 @@ class EqualAccuracy(StrictModel):
     speedup: float | None
     position: Position
     curve: SolverCurve
+    timing: Timing = "in the run"
+    load_average: float | None = Field(default=None, ge=0)
 
     def summary(self) -> str:
         """One line: the speedup at equal accuracy, or why there is none."""
@@ -135,9 +140,14 @@ def solver_seconds_at(
 
 
 def equal_accuracy(
-    curve: SolverCurve, model_error: float, model_seconds_per_sample: float
+    curve: SolverCurve,
+    model_error: float,
+    model_seconds_per_sample: float,
+    timing: Timing = "in the run",
+    load_average: float | None = None,
 ) -> EqualAccuracy:
-    """The model (mean test error, inference seconds per sample) against ``curve``."""
+    """The model (mean test error, inference seconds per sample, timed where ``timing``
+    says at the 1-minute ``load_average``) against ``curve``."""
     seconds, position = solver_seconds_at(curve.envelope, model_error)
     return EqualAccuracy(
         model_error=model_error,
@@ -146,4 +156,6 @@ def equal_accuracy(
         speedup=None if seconds is None else seconds / model_seconds_per_sample,
         position=position,
         curve=curve,
+        timing=timing,
+        load_average=load_average,
     )

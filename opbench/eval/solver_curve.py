@@ -24,13 +24,21 @@ from concurrent.futures import Executor
 from datetime import UTC, datetime
 from typing import Any
 
+import torch
 from filelock import FileLock
 from pydantic import ValidationError
 
 from opbench.data.base import Benchmark, SolveFn, SolverLadder
 from opbench.data.cache import opbench_home
 from opbench.environment import cpu_name
-from opbench.eval.equal_accuracy import SolverCurve, SolverPoint, lower_envelope
+from opbench.eval.equal_accuracy import (
+    EqualAccuracy,
+    SolverCurve,
+    SolverPoint,
+    Timing,
+    equal_accuracy,
+    lower_envelope,
+)
 from opbench.eval.evaluator import metric_values
 from opbench.io import stable_hash, write_json_atomic
 from opbench.workers import process_pool
@@ -117,3 +125,15 @@ def solver_curve(benchmark: Benchmark, workers: int) -> SolverCurve | None:
         curve = measure_curve(benchmark, ladder, workers)
         write_json_atomic(path, curve.model_dump(mode="json"))
         return curve
+
+
+def place_model(
+    benchmark: Benchmark, model_error: float, model_seconds_per_sample: float, timing: Timing
+) -> EqualAccuracy | None:
+    """The model against the cached curve of ``benchmark``, measured on as many processes
+    as the model's torch threads (the same cores); ``None`` without a solver ladder."""
+    load = os.getloadavg()[0]
+    curve = solver_curve(benchmark, torch.get_num_threads())
+    if curve is None:
+        return None
+    return equal_accuracy(curve, model_error, model_seconds_per_sample, timing, round(load, 2))
