@@ -115,7 +115,7 @@ def test_generated_benchmark(home: Path, generate_calls: list[str]) -> None:
     assert test.tensors["k_cells"].dtype == torch.float64
     assert test.tensors["f64"].dtype == torch.float64
     info = bench.info.model_dump(mode="json")
-    assert info["source"] == "generated" and info["generator_version"] == "1"
+    assert info["source"] == "generated" and info["generator_version"] == "2"
     assert info["generator"]["seed"] == 3
     assert info["split"]["train"] == 18 and info["split"]["val"] == 2 and info["split"]["seed"] == 3
     assert info["files"]["train"]["n_samples"] == 20 and len(info["files"]["test"]["sha256"]) == 64

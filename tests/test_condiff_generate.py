@@ -77,7 +77,7 @@ def test_sidecar_loader_and_validation(tmp_path: Path) -> None:
     report = generate(NAME, tmp_path, n_train=5, n_test=2, seed=3, workers=2)
     sidecar = json.loads((tmp_path / NAME / SIDECAR).read_text())
     assert sidecar["generator"] == "opbench.condiff"
-    assert sidecar["generator_version"] == GENERATOR_VERSION == "1"
+    assert sidecar["generator_version"] == GENERATOR_VERSION == "2"
     assert sidecar["config"] == NAME and sidecar["seed"] == 3
     assert (sidecar["n_train"], sidecar["n_test"]) == (5, 2)
     assert sidecar["proposals"] == report.proposals

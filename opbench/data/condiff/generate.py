@@ -9,10 +9,12 @@ the published format (:mod:`~opbench.data.condiff.files`) plus the sidecar ``opb
 Determinism: sample ``index`` of split ``split_id`` (0 train, 1 test) draws everything from
 its own stream ``np.random.default_rng([seed, split_id, index])``, so the data does not
 depend on the number of workers, and the test set does not change with ``n_train``.
-Within a sample, proposals are drawn in batches of fields (two per complex FFT) in a fixed
-schedule; the first accepted field in draw order is kept, and ``proposals`` counts the
-fields examined up to and including it (so accepted / proposals estimates the acceptance
-probability without bias from the batching).
+Within a sample, proposals are drawn one complex FFT (two fields) at a time, and only while
+every field before was rejected (:func:`~opbench.data.condiff.grf.first_accepted`); the
+first accepted field in draw order is kept, and ``proposals`` counts the fields examined up
+to and including it (so accepted / proposals estimates the acceptance probability). Version
+1 drew the noise of 4, 8, 16, then 32 FFTs at once, which cost more normals than the usual
+one-proposal sample needs.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from opbench.errors import DataError
 from opbench.io import write_json_atomic
 from opbench.workers import process_pool
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 """Bump whenever generated data for a given (config, sizes, seed) would change."""
 
 GENERATOR = "opbench.condiff"

@@ -113,13 +113,6 @@ class CirculantSampler:
         return np.stack([z.real, z.imag])
 
 
-FIRST_BATCH = 4
-MAX_BATCH = 32
-"""Noise pairs drawn per proposal batch: 4, 8, 16, then 32 (two fields per pair). A pair
-is transformed (one complex FFT) only when every field before it was rejected: the noise
-drawn, and so the data, are those of transforming the whole batch."""
-
-
 def first_accepted(
     sampler: CirculantSampler,
     rng: np.random.Generator,
@@ -127,14 +120,14 @@ def first_accepted(
     max_proposals: int,
 ) -> tuple[np.ndarray | None, int]:
     """The first field in draw order that ``accept`` takes, and the fields examined up to
-    and including it (rejection sampling in the batches of :data:`FIRST_BATCH`);
-    ``None`` when none was accepted within ``max_proposals``."""
-    proposals, pairs = 0, FIRST_BATCH
+    and including it; ``None`` when none was accepted within ``max_proposals``.
+
+    The noise of one complex FFT (two fields) is drawn only when every field before it was
+    rejected, so a sample whose first field is accepted draws 2m² normals and no more."""
+    proposals = 0
     while proposals < max_proposals:
-        for pair in sampler.noise(rng, pairs):  # transformed only until one is accepted
-            for phi in sampler.fields(pair):
-                proposals += 1
-                if accept(phi):
-                    return phi, proposals
-        pairs = min(2 * pairs, MAX_BATCH)
+        for phi in sampler.fields(sampler.noise(rng, 1)[0]):
+            proposals += 1
+            if accept(phi):
+                return phi, proposals
     return None, proposals
