@@ -40,6 +40,7 @@ from opbench.results.render import (
     RANKING_TEXT,
     SHIFT_TEXT,
     TRANSFER_TEXT,
+    SubTable,
     _duration,
     _mean_std,
     _number,
@@ -49,8 +50,8 @@ from opbench.results.render import (
     equal_accuracy_text,
     interval_text,
     ranking_label,
-    shift_cells,
-    transfer_cells,
+    shift_tables,
+    transfer_tables,
 )
 from opbench.results.shift import ShiftRow
 from opbench.results.solver_plot import EqualAccuracyFigure
@@ -142,7 +143,13 @@ def render_html(
         parts.append('<p class="empty">No runs yet.</p>')
     for key, table in tables.items():
         parts.append(_section(key, ids[key], table, by_id, (figures or {}).get(key)))
-    parts += [text for text in (_shift_sections(shifts), _transfer_sections(transfers)) if text]
+    sections = (
+        _sections("distribution-shift", "Distribution shift", SHIFT_TEXT, shift_tables(shifts)),
+        _sections(
+            "resolution-transfer", "Resolution transfer", TRANSFER_TEXT, transfer_tables(transfers)
+        ),
+    )
+    parts += [text for text in sections if text]
     parts.append(_citations(citations))
     parts += [
         "</main>",
@@ -341,70 +348,30 @@ def _equal_accuracy_figure(figure: EqualAccuracyFigure) -> str:
     )
 
 
-def _shift_sections(shifts: Sequence[ShiftRow]) -> str:
-    """One table per (family, config, task, test config), rows in rank order."""
-    if not shifts:
+def _sections(section_id: str, heading: str, text: str, tables: Sequence[SubTable]) -> str:
+    """A section of sub-tables (none: empty)."""
+    if not tables:
         return ""
-    tables: dict[tuple[str, str, str, str], list[ShiftRow]] = {}
-    for row in shifts:
-        tables.setdefault((row.family, row.config, row.task, row.test_config), []).append(row)
     out = [
-        '<section class="shift" id="distribution-shift">',
-        "<h2>Distribution shift</h2>",
-        f'<p class="primary">{escape(SHIFT_TEXT)}</p>',
+        f'<section class="shift" id="{section_id}">',
+        f"<h2>{escape(heading)}</h2>",
+        f'<p class="primary">{escape(text)}</p>',
     ]
-    for (family, config, task, test_config), rows in sorted(tables.items()):
-        out.append(
-            _plain_table(
-                f"{family} / {config} → {test_config} / {task}",
-                f"Metric: <code>{escape(rows[0].metric)}</code>; {ranking_label(rows[0].tested)}.",
-                [shift_cells(row) for row in rows],
-            )
-        )
-    out.append("</section>")
-    return "\n".join(out)
-
-
-def _plain_table(title: str, note: str, rows: Sequence[dict[str, str]]) -> str:
-    """A heading, a note (HTML) and a table of text cells (escaped), columns from the
-    first row."""
-    out = [
-        f"<h3>{escape(title)}</h3>",
-        f'<p class="primary">{note}</p>',
-        '<div class="scroll"><table class="lb">',
-        "<thead><tr>",
-        *(f'<th scope="col">{escape(label)}</th>' for label in rows[0]),
-        "</tr></thead><tbody>",
-        *(
-            "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in cells.values()) + "</tr>"
-            for cells in rows
-        ),
-        "</tbody></table></div>",
-    ]
-    return "\n".join(out)
-
-
-def _transfer_sections(rows: Sequence[TransferRow]) -> str:
-    """One table per (family, trained config, task, transfer config)."""
-    if not rows:
-        return ""
-    tables: dict[tuple[str, str, str, str], list[TransferRow]] = {}
-    for row in rows:
-        tables.setdefault((row.family, row.config, row.task, row.transfer_config), []).append(row)
-    out = [
-        '<section class="shift" id="resolution-transfer">',
-        "<h2>Resolution transfer</h2>",
-        f'<p class="primary">{escape(TRANSFER_TEXT)}</p>',
-    ]
-    for (family, config, task, other), table in sorted(tables.items()):
-        here, there = ("×".join(map(str, s)) for s in (table[0].trained_shape, table[0].shape))
-        out.append(
-            _plain_table(
-                f"{family} / {config} ({here}) → {other} ({there}) / {task}",
-                f"Metric: <code>{escape(table[0].metric)}</code>.",
-                [transfer_cells(row) for row in table],
-            )
-        )
+    for table in tables:
+        ranking = f"; {escape(table.ranking)}" if table.ranking else ""
+        out += [
+            f"<h3>{escape(f'{table.family} / {table.title}')}</h3>",
+            f'<p class="primary">Metric: <code>{escape(table.metric)}</code>{ranking}.</p>',
+            '<div class="scroll"><table class="lb">',
+            "<thead><tr>",
+            *(f'<th scope="col">{escape(label)}</th>' for label in table.cells[0]),
+            "</tr></thead><tbody>",
+            *(
+                "<tr>" + "".join(f"<td>{escape(v)}</td>" for v in cells.values()) + "</tr>"
+                for cells in table.cells
+            ),
+            "</tbody></table></div>",
+        ]
     out.append("</section>")
     return "\n".join(out)
 

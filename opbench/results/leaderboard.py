@@ -19,7 +19,7 @@ untested and without intervals. Rows with only diverged runs come last.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -164,6 +164,19 @@ def record_frame(records: Sequence[Record]) -> pd.DataFrame:
     frame["device"] = [device_label(r) for r in records]
     frame["counted"] = frame["train.status"].isin(COUNTED_STATUSES)
     return frame
+
+
+def counted_groups(records: Sequence[Record]) -> Iterator[tuple[tuple[Any, ...], list[Record]]]:
+    """Each board row's key (:data:`GROUP`) and its counted runs, for the tables built
+    beside the board (distribution shift, resolution transfer); rows without counted runs
+    are left out."""
+    if not records:
+        return
+    frame = record_frame(records)
+    for key, group in frame.groupby(GROUP, sort=False):
+        runs = [records[i] for i in group.index[group["counted"]]]
+        if runs:
+            yield key, runs
 
 
 def _metric_names(group: pd.DataFrame, primary: str) -> list[str]:

@@ -10,6 +10,7 @@ import datetime
 import json
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
@@ -209,8 +210,10 @@ def render_markdown(
         figure = (figures or {}).get((family, config, task))
         if figure is not None:
             lines += _figure_section(figure)
-    lines += _shift_section([row for row in shifts if row.family == family])
-    lines += _transfer_section([row for row in transfers if row.family == family])
+    mine = [row for row in shifts if row.family == family]
+    lines += _sections("Distribution shift", SHIFT_TEXT, shift_tables(mine))
+    mine = [row for row in transfers if row.family == family]
+    lines += _sections("Resolution transfer", TRANSFER_TEXT, transfer_tables(mine))
     return "\n".join(lines) + "\n"
 
 
@@ -287,32 +290,6 @@ def shift_cells(row: ShiftRow) -> dict[str, str]:
     }
 
 
-def _shift_section(rows: Sequence[ShiftRow]) -> list[str]:
-    """The distribution-shift tables of one family (none: no lines)."""
-    if not rows:
-        return []
-    lines = ["", "## Distribution shift", "", SHIFT_TEXT]
-    tables: dict[tuple[str, str, str], list[ShiftRow]] = {}
-    for row in rows:
-        tables.setdefault((row.config, row.task, row.test_config), []).append(row)
-    for (config, task, test_config), table in sorted(tables.items()):
-        tested = ranking_label(table[0].tested)
-        frame = pd.DataFrame(shift_cells(row) for row in table)
-        align = ["right", "left", "left", "right", "right", "right", "right", "left"]
-        align += ["right", "left"]
-        lines += [
-            "",
-            f"### {config} → {test_config} / {task}",
-            "",
-            f"Metric: `{table[0].metric}` ({tested}).",
-            "",
-            frame.astype(str)
-            .map(_cell)
-            .to_markdown(index=False, tablefmt="pipe", colalign=align, disable_numparse=True),
-        ]
-    return lines
-
-
 TRANSFER_TEXT = (
     "Each model trained on one grid and tested, without retraining, on the same physical "
     "test samples at another grid (`--transfer-config`, paired data). Direct: the model on "
@@ -341,40 +318,73 @@ def transfer_cells(row: TransferRow) -> dict[str, str]:
     }
 
 
-def _transfer_section(rows: Sequence[TransferRow]) -> list[str]:
-    """The resolution-transfer tables of one family (none: no lines)."""
-    if not rows:
-        return []
-    lines = ["", "## Resolution transfer", "", TRANSFER_TEXT]
-    tables: dict[tuple[str, str, str], list[TransferRow]] = {}
+@dataclass(frozen=True)
+class SubTable:
+    """One table of a section (distribution shift, resolution transfer): its family, title,
+    metric, how it was ranked (``None``: not ranked) and its rows' cells."""
+
+    family: str
+    title: str
+    metric: str
+    ranking: str | None
+    cells: list[dict[str, str]]
+    align: list[str]
+
+
+SHIFT_ALIGN = ["right", "left", "left", "right", "right", "right", "right", "left", "right"]
+TRANSFER_ALIGN = ["left", "left", "right", "right", "right", "left", "right", "left", "right"]
+
+
+def shift_tables(rows: Sequence[ShiftRow]) -> list[SubTable]:
+    """One table per (family, config, task, test config), rows in rank order."""
+    groups: dict[tuple[str, str, str, str], list[ShiftRow]] = {}
     for row in rows:
-        tables.setdefault((row.config, row.task, row.transfer_config), []).append(row)
-    for (config, task, other), table in sorted(tables.items()):
-        here, there = (
-            "×".join(map(str, shape)) for shape in (table[0].trained_shape, table[0].shape)
+        groups.setdefault((row.family, row.config, row.task, row.test_config), []).append(row)
+    return [
+        SubTable(
+            family,
+            f"{config} → {test_config} / {task}",
+            table[0].metric,
+            ranking_label(table[0].tested),
+            [shift_cells(row) for row in table],
+            [*SHIFT_ALIGN, "left"],
         )
-        frame = pd.DataFrame(transfer_cells(row) for row in table)
-        align = [
-            "left",
-            "left",
-            "right",
-            "right",
-            "right",
-            "left",
-            "right",
-            "left",
-            "right",
-            "left",
-        ]
+        for (family, config, task, test_config), table in sorted(groups.items())
+    ]
+
+
+def transfer_tables(rows: Sequence[TransferRow]) -> list[SubTable]:
+    """One table per (family, trained config, task, transfer config)."""
+    groups: dict[tuple[str, str, str, str], list[TransferRow]] = {}
+    for row in rows:
+        groups.setdefault((row.family, row.config, row.task, row.transfer_config), []).append(row)
+    tables = []
+    for (family, config, task, other), table in sorted(groups.items()):
+        here, there = ("×".join(map(str, s)) for s in (table[0].trained_shape, table[0].shape))
+        cells = [transfer_cells(row) for row in table]
+        title = f"{config} ({here}) → {other} ({there}) / {task}"
+        tables.append(
+            SubTable(family, title, table[0].metric, None, cells, [*TRANSFER_ALIGN, "left"])
+        )
+    return tables
+
+
+def _sections(heading: str, text: str, tables: Sequence[SubTable]) -> list[str]:
+    """A Markdown section of sub-tables (none: no lines)."""
+    if not tables:
+        return []
+    lines = ["", f"## {heading}", "", text]
+    for table in tables:
+        ranking = f" ({table.ranking})" if table.ranking else ""
         lines += [
             "",
-            f"### {config} ({here}) → {other} ({there}) / {task}",
+            f"### {table.title}",
             "",
-            f"Metric: `{table[0].metric}`.",
+            f"Metric: `{table.metric}`{ranking}.",
             "",
-            frame.astype(str)
+            pd.DataFrame(table.cells)
             .map(_cell)
-            .to_markdown(index=False, tablefmt="pipe", colalign=align, disable_numparse=True),
+            .to_markdown(index=False, tablefmt="pipe", colalign=table.align, disable_numparse=True),
         ]
     return lines
 

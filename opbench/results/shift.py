@@ -19,12 +19,11 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from opbench.results.leaderboard import (
-    GROUP,
     Key,
     Record,
     Stat,
+    counted_groups,
     places,
-    record_frame,
     stacked_errors,
 )
 
@@ -79,13 +78,9 @@ class _Entry:
 def _entries(records: Sequence[Record]) -> dict[Key, dict[Key, _Entry]]:
     """Shift table (family, config, task, test config) → row (model, preset, hparams,
     budget) → its unranked row, per-sample shifted errors and shifted data fingerprint."""
-    frame = record_frame(records)
     tables: dict[Key, dict[Key, _Entry]] = {}
-    for key, group in frame.groupby(GROUP, sort=False):
+    for key, runs in counted_groups(records):
         family, config, task, _, model, preset, hparams, budget = key
-        runs = [records[i] for i in group.index[group["counted"]]]
-        if not runs:
-            continue
         metric = runs[0]["primary_metric"]
         splits = set.intersection(
             *({name for name in r["metrics"] if name.startswith(PREFIX)} for r in runs)

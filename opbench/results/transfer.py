@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from opbench.eval.statistics import ALPHA, difference_p_value, row_draws
-from opbench.results.leaderboard import GROUP, Record, Stat, record_frame, stacked_errors
+from opbench.results.leaderboard import Record, Stat, counted_groups, stacked_errors
 
 
 @dataclass(frozen=True)
@@ -63,15 +63,9 @@ def _verdict(runs: Sequence[Record], split: str, direct: Stat, yardstick: Stat) 
 def transfer_rows(records: Sequence[Record]) -> list[TransferRow]:
     """Every transfer table's rows, sorted by table, then by the direct error (models that
     cannot take the grid last), then by model."""
-    if not records:
-        return []
-    frame = record_frame(records)
     rows = []
-    for key, group in frame.groupby(GROUP, sort=False):
+    for key, runs in counted_groups(records):
         family, config, task, _, model, preset, hparams, budget = key
-        runs = [records[i] for i in group.index[group["counted"]]]
-        if not runs:
-            continue
         metric = runs[0]["primary_metric"]
         splits = set.intersection(*(set(r.get("transfer") or {}) for r in runs))
         for split in sorted(splits):
