@@ -56,6 +56,8 @@ def time_run(run_dir: Path) -> Record:
 def finished_runs(runs: Path) -> Iterator[Path]:
     """The run directories under ``runs`` (itself one, or its children) with a record."""
     runs = Path(runs)
+    if not runs.is_dir():
+        raise ConfigError(f"{runs}: not a directory of runs")
     if (runs / RECORD_NAME).is_file():
         yield runs
         return
