@@ -150,3 +150,24 @@ def test_the_transfer_table_tests_direct_against_the_yardstick():
     markdown = render_published(records, citations=[])["condiff.md"]
     assert "## Resolution transfer" in markdown
     assert "### poisson (15×15) → g31 (31×31) / steady" in markdown
+
+
+def test_cfdbench_frames_of_another_size_are_the_same_cases(tmp_path):
+    data = {"n_cases": 10, "frames": 4, "frame_size": 8, "solver_cells": 16}
+    spec = resolve(
+        "fno",
+        "cfdbench",
+        config="cavity/bc",
+        epochs=1,
+        overrides={"data": data, "model": {"n_modes": [2, 2], "hidden_channels": 8}},
+        transfer_configs=["cavity/bc@4", "cavity/bc@16"],
+    )
+    record = run_spec(spec, tmp_path, progress=False).record
+    for name, size in (("cavity/bc@4", 4), ("cavity/bc@16", 16)):
+        score = record.transfer[name]
+        assert score.shape == [size, size] and score.trained_shape == [8, 8]
+        assert score.direct is not None and score.yardstick is not None
+        assert len(score.yardstick_values) == 1  # one value per test case, not per pair
+        assert score.gap is not None and score.gap > 0
+    with pytest.raises(ConfigError, match="frame size of at least"):
+        resolve("fno", "cfdbench", config="cavity/bc@x")

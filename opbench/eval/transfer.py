@@ -30,8 +30,8 @@ from pydantic import Field
 from torch import Tensor
 
 from opbench.config import StrictModel
-from opbench.data.base import Batch, Benchmark
-from opbench.eval.evaluator import metric_values
+from opbench.data.base import UNIT_KEY, Batch, Benchmark
+from opbench.eval.evaluator import Scores, metric_values
 from opbench.models.surrogate import Surrogate
 from opbench.ops.resample import Boundary, Layout, resample
 
@@ -42,7 +42,8 @@ class TransferScore(StrictModel):
     """The trained model on the test split of another resolution (the record's section).
 
     ``direct`` and ``yardstick`` are the mean primary metric over the test samples
-    (``*_values`` per sample); ``direct`` is ``None`` where the model cannot take the grid,
+    (``*_values`` per independent unit: a sample, or a CFDBench test case, the mean over
+    its frame pairs); ``direct`` is ``None`` where the model cannot take the grid,
     with ``not_applicable`` saying why. ``gap``: the data's discretisation gap (module doc),
     ``None`` when the two test sets are not the same samples."""
 
@@ -65,8 +66,11 @@ def _mean(values: Tensor) -> float | None:
     return float(v.mean()) if bool(torch.isfinite(v).all()) else None
 
 
-def _listed(values: Tensor) -> list[float | None]:
-    return [float(v) if np.isfinite(v) else None for v in values.double().tolist()]
+def _per_unit(values: Tensor, benchmark: Benchmark, metric: str) -> list[float | None]:
+    """The values per independent unit of ``benchmark``'s test split (its samples, or the
+    means over each :data:`~opbench.data.base.UNIT_KEY` unit)."""
+    units = benchmark.splits["test"].tensors.get(UNIT_KEY)
+    return Scores({metric: values}, values, units=units).unit_values(metric)
 
 
 @torch.no_grad()
@@ -140,8 +144,8 @@ def transfer_score(
         yardstick=_mean(yardstick),
         gap=discretisation_gap(trained, other, batch_size),
         not_applicable=reason,
-        direct_values=None if direct is None else _listed(direct),
-        yardstick_values=_listed(yardstick),
+        direct_values=None if direct is None else _per_unit(direct, other, metric),
+        yardstick_values=_per_unit(yardstick, other, metric),
     )
 
 
@@ -156,9 +160,12 @@ GRID_INPUTS = ("x", "mask")
 
 def discretisation_gap(trained: Benchmark, other: Benchmark, batch_size: int) -> float | None:
     """Mean primary metric of the finer test split's targets read at the coarser grid's
-    points against the coarser targets; ``None`` unless both hold the same samples."""
+    points against the coarser targets; ``None`` unless both hold the same samples (and,
+    for frame pairs, as many)."""
     if trained.paired_samples is None or trained.paired_samples != other.paired_samples:
         return None
+    if len(trained.splits["test"]) != len(other.splits["test"]):
+        return None  # CFDBench: the steady-state cut-off kept other frame pairs
     fine, coarse = sorted((trained, other), key=lambda b: -int(np.prod(b.task.spatial_shape)))
     shape = tuple(coarse.task.spatial_shape)
     targets = fine.splits["test"].tensors["y"].double()

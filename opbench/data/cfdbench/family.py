@@ -253,6 +253,13 @@ class CFDBenchFamily:
         cfg = parse_config(config)
         build = TASKS.get(task)
         options = CFDBenchOptions() if options is None else options
+        if cfg.frame_size is not None:
+            if data_dir is not None:
+                raise ConfigError(
+                    f"config {cfg.name}: '@{cfg.frame_size}' picks generated frames; the "
+                    "published files have one frame size"
+                )
+            options = options.model_copy(update={"frame_size": cfg.frame_size})
         if data_dir is None:
             root = self._generated_dir(cfg, options)
         else:
@@ -494,6 +501,8 @@ def _autoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
         metrics={"divergence": divergence},
         solve_one=_step_solver(cases),
         solver_ladder=_solver_ladder(cases, pairs["test"].targets),
+        grid_points=None if cases.problem.padded else "cell",
+        paired_samples=_paired_samples(cases, options),
         rollout=samples.rollout(
             cases.frames["test"], k, options.rollout_steps, cases.scaler, delta_t
         ),
@@ -516,6 +525,22 @@ def _step_solver(cases: _Cases) -> Callable[[int], None] | None:
         simulate(design.domain(test[index % len(test)]), cells, [delta_t])
 
     return solve_one
+
+
+def _paired_samples(cases: _Cases, options: CFDBenchOptions) -> str | None:
+    """Generated cases are the same at every frame size (``<config>@<n>``): their problem,
+    subsets, seed, case count, frames, solver cells and pairs' time step name them;
+    ``None`` for published data (one frame size)."""
+    sidecars = [cases.sidecars[s] for s in cases.config.split_order]
+    if any(sidecar is None for sidecar in sidecars):
+        return None
+    first = sidecars[0]
+    subsets = "+".join(cases.config.subsets)
+    return (
+        f"cfdbench {cases.config.problem}/{subsets}, seed {first['seed']}, "
+        f"{first['n_cases']} cases × {first['frames']} frames, solver cells "
+        f"{first['solver_cells']}, Δt {cases.delta_t:g} s, steady_tol {options.steady_tol:g}"
+    )
 
 
 def _solver_ladder(cases: _Cases, targets: list[tuple[int, int]]) -> SolverLadder | None:
