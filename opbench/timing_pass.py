@@ -5,7 +5,9 @@ the other worker, and so does the solver curve. ``opbench timing-pass RUNS`` rev
 finished run under ``RUNS`` whose family has a solver ladder (:mod:`opbench.eval.solver_curve`)
 after the sweep, one at a time: it loads the run's data and its best checkpoint, times the
 model's batched inference (:func:`opbench.eval.timing.inference_ms_per_sample`), places the
-model on the solver's cached curve of the same test split, and rewrites the run's
+model on the solver's curve of the same test split (measured again once per data
+fingerprint in the pass, so that the curve too is timed on the idle machine, and cached
+for the next runs), and rewrites the run's
 ``record.json`` (atomically, validated) with that ``equal_accuracy`` section, marked
 ``timing: "timing pass"`` with the load average it was taken at. Its test error is the one
 the record holds: the test split is not scored again.
@@ -28,8 +30,9 @@ from opbench.run import prepare, read_spec
 from opbench.train.trainer import BEST
 
 
-def time_run(run_dir: Path) -> Record:
-    """Time one finished run (module doc) and return its rewritten record."""
+def time_run(run_dir: Path, refresh_curve: bool = True) -> Record:
+    """Time one finished run (module doc) and return its rewritten record; the solver
+    curve is measured again with ``refresh_curve``, else read from the cache."""
     run_dir = Path(run_dir)
     record = read_record(run_dir / RECORD_NAME)
     spec = read_spec(run_dir)
@@ -47,7 +50,7 @@ def time_run(run_dir: Path) -> Record:
     infer_ms = timing.inference_ms_per_sample(
         prepared.surrogate, benchmark.splits["test"], spec.train.eval_batch_size, device
     )
-    section = place_model(benchmark, error, infer_ms / 1e3, "timing pass")
+    section = place_model(benchmark, error, infer_ms / 1e3, "timing pass", refresh_curve)
     timed = record.model_copy(update={"equal_accuracy": section})
     write_record(run_dir, timed)
     return timed
@@ -71,14 +74,17 @@ def timing_pass(runs: Path, redo: bool = False) -> list[tuple[Path, Record | str
     record has no timing-pass section yet (all of them with ``redo``); returns each run
     with its new record, or why it was left alone."""
     results: list[tuple[Path, Record | str]] = []
+    measured: set[str] = set()  # data fingerprints whose curve this pass measured
     for run_dir in finished_runs(runs):
         record = read_record(run_dir / RECORD_NAME)
         done = record.equal_accuracy is not None and record.equal_accuracy.timing == "timing pass"
         if done and not redo:
             results.append((run_dir, "timed before"))
             continue
+        fingerprint = record.dataset.fingerprint
         try:
-            results.append((run_dir, time_run(run_dir)))
+            results.append((run_dir, time_run(run_dir, fingerprint not in measured)))
+            measured.add(fingerprint)
         except ConfigError as error:
             results.append((run_dir, str(error)))
     return results

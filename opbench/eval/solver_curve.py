@@ -98,9 +98,10 @@ def measure_curve(
     )
 
 
-def solver_curve(benchmark: Benchmark, workers: int) -> SolverCurve | None:
+def solver_curve(benchmark: Benchmark, workers: int, refresh: bool = False) -> SolverCurve | None:
     """The cached curve of ``benchmark``'s test split on this CPU with ``workers`` processes,
-    measured first if there is none (``None`` when the family has no solver ladder)."""
+    measured first if there is none or ``refresh`` asks for it (``None`` when the family
+    has no solver ladder)."""
     ladder = benchmark.solver_ladder
     if ladder is None:
         return None
@@ -117,7 +118,7 @@ def solver_curve(benchmark: Benchmark, workers: int) -> SolverCurve | None:
     path = opbench_home() / "solver-curves" / f"{benchmark.family}-{key}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(path.with_suffix(".lock")):
-        if path.is_file():
+        if path.is_file() and not refresh:
             try:
                 return SolverCurve.model_validate_json(path.read_text())
             except ValidationError:  # a damaged cache entry is measured again
@@ -128,12 +129,17 @@ def solver_curve(benchmark: Benchmark, workers: int) -> SolverCurve | None:
 
 
 def place_model(
-    benchmark: Benchmark, model_error: float, model_seconds_per_sample: float, timing: Timing
+    benchmark: Benchmark,
+    model_error: float,
+    model_seconds_per_sample: float,
+    timing: Timing,
+    refresh_curve: bool = False,
 ) -> EqualAccuracy | None:
-    """The model against the cached curve of ``benchmark``, measured on as many processes
-    as the model's torch threads (the same cores); ``None`` without a solver ladder."""
+    """The model against the cached curve of ``benchmark`` (measured again with
+    ``refresh_curve``), on as many processes as the model's torch threads (the same cores);
+    ``None`` without a solver ladder."""
     load = os.getloadavg()[0]
-    curve = solver_curve(benchmark, torch.get_num_threads())
+    curve = solver_curve(benchmark, torch.get_num_threads(), refresh=refresh_curve)
     if curve is None:
         return None
     return equal_accuracy(curve, model_error, model_seconds_per_sample, timing, round(load, 2))
