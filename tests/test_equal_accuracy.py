@@ -208,7 +208,7 @@ def test_the_board_shows_the_speedup_and_the_figure():
 
     files = render_published(records, citations=[])
     (name,) = [name for name in files if name.endswith(FIGURE_SUFFIX)]
-    assert name == "condiff-poisson-steady-equal-accuracy.svg"
+    assert name == "condiff-poisson-steady-ffffffff-equal-accuracy.svg"
     svg = files[name]
     assert "<svg" in svg and "fno (small)" in svg and "unet (small)" in svg
     assert "linear" not in svg  # no point without a measurement
@@ -230,7 +230,7 @@ def test_a_figure_whose_records_are_gone_is_stale(tmp_path):
     (tmp_path / "records" / f"{record['run_id']}.json").write_text(
         json.dumps({k: v for k, v in record.items() if k != "equal_accuracy"})
     )
-    assert "condiff-poisson-steady-equal-accuracy.svg" in stale_files(tmp_path)
+    assert "condiff-poisson-steady-ffffffff-equal-accuracy.svg" in stale_files(tmp_path)
     publish(tmp_path)
     assert not list(tmp_path.glob(f"*{FIGURE_SUFFIX}"))
 

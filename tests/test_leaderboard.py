@@ -283,3 +283,20 @@ def test_a_table_with_a_version_1_row_is_ranked_by_mean_untested() -> None:
         ("deeponet", 2, False, None),
         ("unet", 3, False, None),
     ]
+
+
+def test_a_table_never_mixes_data_fingerprints() -> None:
+    records = board(
+        make_record("fno", 0, 0.1, fingerprint="a" * 16),
+        make_record("unet", 0, 0.2, fingerprint="a" * 16),
+        make_record("fno", 0, 0.3, fingerprint="b" * 16),
+    )
+    rows = leaderboard_rows(records)
+    assert [(row.fingerprint[0], row.model, row.rank) for row in rows] == [
+        ("a", "fno", 1),
+        ("a", "unet", 2),
+        ("b", "fno", 1),  # ranked in its own table, not below the other data's rows
+    ]
+    text = render_markdown(rows, "condiff", date=DATE)
+    assert "## poisson / steady · data aaaaaaaa" in text
+    assert "## poisson / steady · data bbbbbbbb" in text

@@ -34,7 +34,15 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import quote
 
-from opbench.results.leaderboard import COUNTED_STATUSES, LeaderboardRow, Record, Stat
+from opbench.results.leaderboard import (
+    COUNTED_STATUSES,
+    LeaderboardRow,
+    Record,
+    Stat,
+    TableKey,
+    group_tables,
+    table_label,
+)
 from opbench.results.render import (
     EQUAL_ACCURACY_TEXT,
     RANKING_TEXT,
@@ -71,7 +79,6 @@ PALETTE = (
 )
 """Row colours in rank order (Tableau 10), shared by the table swatches and the plots."""
 
-TableKey = tuple[str, str, str]
 
 # SVG geometry of one plot: size and the margins around the plot area.
 _W, _H = 420, 300
@@ -107,8 +114,9 @@ def render_html(
         The page text (UTF-8 characters such as ``±`` are used as is).
     """
     by_id = {record["run_id"]: record for record in records}
-    tables = _group_tables(rows)
+    tables = group_tables(rows)
     ids = _table_ids(list(tables))
+    titles = {key: f"{key[0]} / {table_label(key, tables)}" for key in tables}
     n_runs = sum(len(row.run_ids) for row in rows)
     parts = [
         "<!DOCTYPE html>",
@@ -134,7 +142,7 @@ def render_html(
         parts.append('<nav aria-label="tables"><h2>Tables</h2><ul>')
         for key, table in tables.items():
             parts.append(
-                f'<li><a href="#sec-{ids[key]}">{escape(" / ".join(key))}</a> '
+                f'<li><a href="#sec-{ids[key]}">{escape(titles[key])}</a> '
                 f'<span class="muted">({len(table)} row{"s" if len(table) != 1 else ""}, '
                 f"{escape(table[0].primary_metric)})</span></li>"
             )
@@ -142,7 +150,7 @@ def render_html(
     else:
         parts.append('<p class="empty">No runs yet.</p>')
     for key, table in tables.items():
-        parts.append(_section(key, ids[key], table, by_id, (figures or {}).get(key)))
+        parts.append(_section(titles[key], ids[key], table, by_id, (figures or {}).get(key)))
     sections = (
         _sections("distribution-shift", "Distribution shift", SHIFT_TEXT, shift_tables(shifts)),
         _sections(
@@ -179,24 +187,19 @@ _INTRO = (
 )
 
 
-def _group_tables(rows: Sequence[LeaderboardRow]) -> dict[TableKey, list[LeaderboardRow]]:
-    """Rows by (family, config, task), tables in sorted order, rows by rank."""
-    tables: dict[TableKey, list[LeaderboardRow]] = {}
-    for row in rows:
-        tables.setdefault((row.family, row.config, row.task), []).append(row)
-    return {key: sorted(tables[key], key=lambda row: row.rank) for key in sorted(tables)}
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
 def _table_ids(keys: Sequence[TableKey]) -> dict[TableKey, str]:
-    """``family-config-task`` sanitised to [a-z0-9-]; clashes get ``-2``, ``-3``, ..."""
+    """``family-config-task`` sanitised to [a-z0-9-] (with the data fingerprint where a
+    config and task have several); clashes get ``-2``, ``-3``, ..."""
     ids: dict[TableKey, str] = {}
     used: set[str] = set()
     for key in sorted(keys):
-        base = "-".join(_slug(part) for part in key)
+        base = "-".join(_slug(part) for part in key[:3])
+        if sum(1 for k in keys if k[:3] == key[:3]) > 1:
+            base += f"-{_slug(key[3][:8])}"
         tid, n = base, 1
         while tid in used:
             n += 1
@@ -239,13 +242,13 @@ class _Cell:
 
 
 def _section(
-    key: TableKey,
+    title: str,
     tid: str,
     rows: list[LeaderboardRow],
     by_id: dict[str, Record],
     figure: EqualAccuracyFigure | None,
 ) -> str:
-    """Heading, sortable table and plots of one (family, config, task)."""
+    """Heading, sortable table and plots of one table (family, config, task, data)."""
     primary = rows[0].primary_metric
     others = sorted({m for row in rows for m in row.metrics} - {primary})
     # (label as HTML, CSS class, tooltip)
@@ -285,7 +288,7 @@ def _section(
         ("device", "text", "where costs were measured"),
         ("records", "text", "the record of every run, by seed"),
     ]
-    title = " / ".join(key) + ("" if rows[0].published else " (not a published config)")
+    title += "" if rows[0].published else " (not a published config)"
     out = [
         f'<section class="board" id="sec-{tid}">',
         f"<h2>{escape(title)}</h2>",

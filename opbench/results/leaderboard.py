@@ -7,7 +7,11 @@ run contributes the mean of a metric over its test samples (``metrics.test.<m>.m
 a row reports the mean and sample standard deviation (ddof=1) of those over its seeds.
 Diverged runs are counted in ``n_diverged`` and left out of every mean.
 
-Ranks, within a table (family, config, task): where every ranked row's runs carry their
+A table is (family, config, task, data fingerprint): it never mixes test sets, so that its
+paired comparisons are always on the same test samples; runs of one config on other data
+(another size, another seed of the data) make a table of their own.
+
+Ranks, within a table: where every ranked row's runs carry their
 per-sample test errors (version-2 records) on the same data fingerprint, a row's rank is
 1 + the number of rows significantly better than it by a hierarchical paired bootstrap
 over seeds and test samples with Holm's correction (:mod:`opbench.eval.statistics`), so
@@ -131,6 +135,31 @@ class LeaderboardRow:
     def rank_label(self) -> str:
         """``2`` or, when the rank is shared, ``2=``."""
         return f"{self.rank}=" if self.tied else str(self.rank)
+
+
+TableKey = tuple[str, str, str, str]
+"""A table: family, config, task and data fingerprint."""
+
+
+def table_key(row: LeaderboardRow) -> TableKey:
+    return (row.family, row.config, row.task, row.fingerprint)
+
+
+def group_tables(rows: Sequence[LeaderboardRow]) -> dict[TableKey, list[LeaderboardRow]]:
+    """Rows by table (:data:`TableKey`), tables in sorted order, rows by rank."""
+    tables: dict[TableKey, list[LeaderboardRow]] = {}
+    for row in rows:
+        tables.setdefault(table_key(row), []).append(row)
+    return {key: sorted(tables[key], key=lambda row: row.rank) for key in sorted(tables)}
+
+
+def table_label(key: TableKey, keys: Iterable[TableKey]) -> str:
+    """``config / task``, with ``· data <fingerprint>`` where other tables hold the same
+    config and task on other data."""
+    _, config, task, fingerprint = key
+    twins = [k for k in keys if k[:3] == key[:3]]
+    label = f"{config} / {task}"
+    return label if len(twins) < 2 else f"{label} · data {fingerprint[:8]}"
 
 
 def budget_label(budget: dict[str, Any]) -> str:
@@ -282,11 +311,11 @@ def leaderboard_rows(records: Sequence[Record]) -> list[LeaderboardRow]:
             raise DataError(
                 f"runs on {'/'.join(table)} disagree on the primary metric: {sorted(names)}"
             )
-    tables: dict[tuple[str, ...], list[tuple[LeaderboardRow, np.ndarray | None]]] = {}
+    tables: dict[TableKey, list[tuple[LeaderboardRow, np.ndarray | None]]] = {}
     for key, group in frame.groupby(GROUP, sort=False):
         counted = group[group["counted"]]
         errors = stacked_errors(list(counted.get("per_sample.values.test", [None])))
-        tables.setdefault(key[:3], []).append((_row(key, group), errors))
+        tables.setdefault(key[:4], []).append((_row(key, group), errors))
     return [row for table in sorted(tables) for row in _ranked(tables[table])]
 
 

@@ -18,7 +18,13 @@ import pandas as pd
 from opbench.errors import unknown_name
 from opbench.eval.equal_accuracy import SolverCurve, SolverPoint
 from opbench.eval.statistics import ALPHA, DRAWS
-from opbench.results.leaderboard import LeaderboardRow, Record
+from opbench.results.leaderboard import (
+    LeaderboardRow,
+    Record,
+    TableKey,
+    group_tables,
+    table_label,
+)
 from opbench.results.shift import ShiftRow
 from opbench.results.solver_plot import EqualAccuracyFigure
 from opbench.results.transfer import TransferRow
@@ -161,10 +167,10 @@ def render_markdown(
     family: str,
     date: datetime.date | None = None,
     shifts: Sequence[ShiftRow] = (),
-    figures: Mapping[tuple[str, str, str], EqualAccuracyFigure] | None = None,
+    figures: Mapping[TableKey, EqualAccuracyFigure] | None = None,
     transfers: Sequence[TransferRow] = (),
 ) -> str:
-    """The Markdown leaderboard of ``family``: one table per (config, task), then one
+    """The Markdown leaderboard of ``family``: one table per (config, task, data), then one
     distribution-shift table per (config, task, test config).
 
     ``rows`` come from :func:`~opbench.results.leaderboard.leaderboard_rows`, ``shifts``
@@ -193,21 +199,19 @@ def render_markdown(
         "",
         EQUAL_ACCURACY_TEXT,
     ]
-    tables: dict[tuple[str, str], list[LeaderboardRow]] = {}
-    for row in family_rows:
-        tables.setdefault((row.config, row.task), []).append(row)
-    for (config, task), table in sorted(tables.items()):
+    tables = group_tables(family_rows)
+    for key, table in tables.items():
         caption = "" if table[0].published else " (not a published config)"
         tested = ranking_label(table[0].tested)
         lines += [
             "",
-            f"## {config} / {task}{caption}",
+            f"## {table_label(key, tables)}{caption}",
             "",
             f"Primary metric: `{table[0].primary_metric}` ({tested}).",
             "",
             _table(table),
         ]
-        figure = (figures or {}).get((family, config, task))
+        figure = (figures or {}).get(key)
         if figure is not None:
             lines += _figure_section(figure)
     mine = [row for row in shifts if row.family == family]

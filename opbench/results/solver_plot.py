@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 from opbench.eval.equal_accuracy import SolverCurve
-from opbench.results.leaderboard import LeaderboardRow, Record
+from opbench.results.leaderboard import LeaderboardRow, Record, TableKey, group_tables
 
 MARKERS = "osD^vP*Xh<>p"
 FIGURE_SUFFIX = "-equal-accuracy.svg"
@@ -46,9 +46,10 @@ class EqualAccuracyFigure:
     models: list[ModelPoint]
 
 
-def figure_name(family: str, config: str, task: str) -> str:
+def figure_name(family: str, config: str, task: str, fingerprint: str) -> str:
     """The figure's file name beside the Markdown pages."""
-    slug = "-".join(re.sub(r"[^a-z0-9.]+", "_", part.lower()) for part in (family, config, task))
+    parts = (family, config, task, fingerprint[:8])
+    slug = "-".join(re.sub(r"[^a-z0-9.]+", "_", part.lower()) for part in parts)
     return f"{slug}{FIGURE_SUFFIX}"
 
 
@@ -120,15 +121,12 @@ def _svg(curve: SolverCurve, models: Sequence[ModelPoint]) -> str:
 
 def equal_accuracy_figures(
     rows: Sequence[LeaderboardRow], records: Sequence[Record]
-) -> dict[tuple[str, str, str], EqualAccuracyFigure]:
+) -> dict[TableKey, EqualAccuracyFigure]:
     """A figure for each table whose runs carry an ``equal_accuracy`` section; the curve is
-    the one of the table's first such run (a table shares one data fingerprint)."""
+    the one of the table's first such run (a table holds one data fingerprint)."""
     by_id = {record["run_id"]: record for record in records}
-    tables: dict[tuple[str, str, str], list[LeaderboardRow]] = {}
-    for row in rows:
-        tables.setdefault((row.family, row.config, row.task), []).append(row)
     figures = {}
-    for key, table in sorted(tables.items()):
+    for key, table in group_tables(rows).items():
         models = _model_points(table, by_id)
         if not models:
             continue
