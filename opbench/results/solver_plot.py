@@ -17,6 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from opbench.eval.equal_accuracy import SolverCurve
 from opbench.results.leaderboard import LeaderboardRow, Record, TableKey, group_tables
@@ -82,13 +83,14 @@ def _svg(curve: SolverCurve, models: Sequence[ModelPoint]) -> str:
         floor = min(p.error for p in curve.points if p.error > 0) / 2
         off = [p for p in curve.points if not p.envelope]
         envelope = curve.envelope
-        ax.scatter(
-            [1e3 * p.seconds_per_sample for p in off],
-            [max(p.error, floor) for p in off],
-            color="#bab0ac",
-            s=18,
-            label="solver settings off the envelope",
-        )
+        if off:
+            ax.scatter(
+                [1e3 * p.seconds_per_sample for p in off],
+                [max(p.error, floor) for p in off],
+                color="#bab0ac",
+                s=18,
+                label="solver settings off the envelope",
+            )
         ax.plot(
             [1e3 * p.seconds_per_sample for p in envelope],
             [max(p.error, floor) for p in envelope],
@@ -109,6 +111,8 @@ def _svg(curve: SolverCurve, models: Sequence[ModelPoint]) -> str:
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(f"time per test sample (ms, {curve.workers} cores)")
         ax.set_ylabel(f"test {curve.metric} (mean over samples)")
         ax.grid(True, which="major", color="#eaeef2")
