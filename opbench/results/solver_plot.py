@@ -17,7 +17,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from opbench.eval.equal_accuracy import SolverCurve
 from opbench.results.leaderboard import LeaderboardRow, Record, TableKey, group_tables
@@ -111,6 +111,7 @@ def _svg(curve: SolverCurve, models: Sequence[ModelPoint]) -> str:
             )
         ax.set_xscale("log")
         ax.set_yscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel(f"time per test sample (ms, {curve.workers} cores)")
