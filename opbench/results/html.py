@@ -351,6 +351,11 @@ def _equal_accuracy_figure(figure: EqualAccuracyFigure) -> str:
     )
 
 
+def _code_spans(html: str) -> str:
+    """Markdown's `code` spans of a shared page text as HTML <code> elements."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html)
+
+
 def _sections(section_id: str, heading: str, text: str, tables: Sequence[SubTable]) -> str:
     """A section of sub-tables (none: empty)."""
     if not tables:
@@ -358,7 +363,7 @@ def _sections(section_id: str, heading: str, text: str, tables: Sequence[SubTabl
     out = [
         f'<section class="shift" id="{section_id}">',
         f"<h2>{escape(heading)}</h2>",
-        f'<p class="primary">{escape(text)}</p>',
+        f'<p class="primary">{_code_spans(escape(text))}</p>',
     ]
     for table in tables:
         ranking = f"; {escape(table.ranking)}" if table.ranking else ""
