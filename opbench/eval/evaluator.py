@@ -7,27 +7,32 @@ per-sample values.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from opbench.data.base import UNIT_KEY, Benchmark, SampleSet
+from opbench.data.base import UNIT_KEY, Batch, Benchmark, SampleSet
 from opbench.eval.metrics import metric_function
 from opbench.models.surrogate import Surrogate
 
 
 @torch.no_grad()
 def predict(
-    surrogate: Surrogate, samples: SampleSet, batch_size: int, device: torch.device
+    surrogate: Surrogate,
+    samples: SampleSet,
+    batch_size: int,
+    device: torch.device,
+    adapt: Callable[[Batch], Batch] = dict,
 ) -> Tensor:
-    """Predictions for every sample of ``samples``, physical units, on the CPU."""
+    """Predictions for every sample of ``samples``, physical units, on the CPU; each batch
+    is passed through ``adapt`` first (resolution transfer resamples its inputs)."""
     surrogate.eval()
     outputs = []
     for batch in samples.batches(batch_size):
-        batch = {name: t.to(device) for name, t in batch.items()}
+        batch = {name: t.to(device) for name, t in adapt(batch).items()}
         outputs.append(surrogate(batch).float().cpu())
     return torch.cat(outputs)
 

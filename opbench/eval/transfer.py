@@ -22,7 +22,7 @@ other grid's targets without information about it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -31,7 +31,7 @@ from torch import Tensor
 
 from opbench.config import StrictModel
 from opbench.data.base import UNIT_KEY, Batch, Benchmark
-from opbench.eval.evaluator import Scores, metric_values
+from opbench.eval.evaluator import Scores, metric_values, predict
 from opbench.models.surrogate import Surrogate
 from opbench.ops.resample import Boundary, Layout, resample
 
@@ -73,23 +73,6 @@ def _per_unit(values: Tensor, benchmark: Benchmark, metric: str) -> list[float |
     return Scores({metric: values}, values, units=units).unit_values(metric)
 
 
-@torch.no_grad()
-def _predict(
-    surrogate: Surrogate,
-    benchmark: Benchmark,
-    batch_size: int,
-    device: torch.device,
-    adapt: Callable[[Batch], Batch],
-    back: Callable[[Tensor], Tensor],
-) -> Tensor:
-    surrogate.eval()
-    out = []
-    for batch in benchmark.splits["test"].batches(batch_size):
-        batch = {name: t.to(device) for name, t in adapt(batch).items()}
-        out.append(back(surrogate(batch).float().cpu()))
-    return torch.cat(out)
-
-
 def _resampled(batch: Batch, keys: Sequence[str], shape: tuple[int, int], layout: Layout) -> Batch:
     return {name: resample(t, shape, layout) if name in keys else t for name, t in batch.items()}
 
@@ -113,20 +96,19 @@ def transfer_score(
     def score(prediction: Tensor) -> Tensor:
         return metric_values(other, "test", prediction, [metric], batch_size)[metric]
 
-    yardstick = score(
-        _predict(
-            surrogate,
-            other,
-            batch_size,
-            device,
-            lambda batch: _resampled(batch, grid_keys, here, layout),
-            lambda y: resample(y, there, layout, _output_boundary(trained)),
-        )
+    samples = other.splits["test"]
+    resampled = predict(
+        surrogate,
+        samples,
+        batch_size,
+        device,
+        lambda batch: _resampled(batch, grid_keys, here, layout),
     )
+    yardstick = score(resample(resampled, there, layout, _output_boundary(trained)))
     direct, reason = None, fixed_grid
     if reason is None:
         try:
-            prediction = _predict(surrogate, other, batch_size, device, dict, lambda y: y)
+            prediction = predict(surrogate, samples, batch_size, device)
             if tuple(prediction.shape[-2:]) != there:
                 reason = f"the network returns {tuple(prediction.shape[-2:])} on a {there} grid"
             else:
