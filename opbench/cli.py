@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import shlex
 import sys
 import time
@@ -422,6 +423,127 @@ def sweep(
     )
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("converge")
+@user_errors
+def converge(
+    models: Annotated[
+        list[str],
+        typer.Option(
+            "--models",
+            help="MODEL or MODEL:PRESET (repeatable or comma-separated), e.g. lsm:small32",
+        ),
+    ],
+    datasets: Annotated[
+        list[str],
+        typer.Option(
+            "--datasets", help="FAMILY:CONFIG, one table each (repeatable or comma-separated)"
+        ),
+    ],
+    seeds: Annotated[
+        list[str],
+        typer.Option("--seeds", help="board seeds (repeatable or comma-separated), the first 0"),
+    ] = ["0", "1", "2"],  # noqa: B006  (typer reads list defaults this way)
+    lrs: Annotated[
+        list[str],
+        typer.Option("--lrs", help="pilot learning rates (repeatable or comma-separated)"),
+    ] = ["3e-4", "1e-3", "3e-3"],  # noqa: B006  (typer reads list defaults this way)
+    pilot_epochs: Annotated[int, typer.Option(min=1, help="epochs of each pilot")] = 10,
+    start_epochs: Annotated[int, typer.Option(min=1, help="first budget tried")] = 50,
+    max_doublings: Annotated[int, typer.Option(min=0, help="budget doublings at most")] = 2,
+    root: Annotated[
+        Path, typer.Option(help="leaderboard directory: its records/ receive every run")
+    ] = Path("leaderboards"),
+    out: Annotated[Path, typer.Option(help="RUNS: where run directories go")] = Path("runs/board"),
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="concurrent runs (default: one per core)")
+    ] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="ROOT holding <config>/ (default: generate into the cache)")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="override for every run: model.KEY=V, train.KEY=V, data.KEY=V"),
+    ] = None,
+    test_config: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="FAMILY:CONFIG: also score board runs on this config (distribution shift)"
+        ),
+    ] = None,
+    transfer_config: Annotated[
+        list[str] | None,
+        typer.Option(help="FAMILY:CONFIG: also score board runs at this resolution"),
+    ] = None,
+    equal_accuracy: Annotated[
+        bool, typer.Option(help="place board runs on the solver's cost-accuracy curve")
+    ] = False,
+) -> None:
+    """Train every MODEL on every table to convergence, with evidence: learning-rate pilots,
+    an epoch budget that passes a doubling check, then the seeds (opbench.protocol)."""
+    from opbench import protocol as library
+    from opbench.sweep import family_configs
+
+    def floats(values: list[str], option: str) -> tuple[float, ...]:
+        try:
+            return tuple(float(v) for v in _names(values, option))
+        except ValueError:
+            raise OpbenchError(f"{option}: {values!r} are not numbers") from None
+
+    protocol = library.Protocol(
+        tables=library.tables_of(_names(models, "--models"), _names(datasets, "--datasets")),
+        out=out,
+        root=root,
+        settings=library.Settings(
+            lrs=floats(lrs, "--lrs"),
+            pilot_epochs=pilot_epochs,
+            start_epochs=start_epochs,
+            max_doublings=max_doublings,
+            seeds=tuple(_seeds(seeds)),
+        ),
+        overrides=parse_set(set_ or []),
+        data_dir=data_dir,
+        test_configs=family_configs(_names(test_config, "--test-config"), "--test-config")
+        if test_config
+        else {},
+        transfer_configs=family_configs(
+            _names(transfer_config, "--transfer-config"), "--transfer-config"
+        )
+        if transfer_config
+        else {},
+        equal_accuracy=equal_accuracy,
+        command=_command(),
+    )
+    start = time.monotonic()
+
+    def report(outcome: Any, statuses: list[library.Status]) -> None:
+        if outcome is not None:
+            detail = outcome.error or ""
+            if outcome.primary is not None and outcome.primary[1] is not None:
+                detail = f"{outcome.primary[0]}={outcome.primary[1]:.4g}"
+            train = outcome.job.spec.train
+            budget = f"epochs={train.epochs} lr={train.lr:g}" if train.epochs else "fitted"
+            console.print(
+                f"{outcome.status:8} {outcome.job.spec.role.value:5} {outcome.job.label} {budget}  "
+                f"{detail}  ({outcome.seconds:.0f} s; "
+                f"{(time.monotonic() - start) / 60:.0f} min in)",
+                highlight=False,
+                markup=False,
+                soft_wrap=True,
+            )
+        for status in statuses:
+            lr = f" lr={status.lr:g}" if status.lr is not None else ""
+            console.print(
+                f"  {status.table.label}: {status.state}{lr}", highlight=False, markup=False
+            )
+
+    outcomes = library.drive(protocol, workers or os.cpu_count() or 1, report)
+    failed = sum(o.status == "failed" for o in outcomes)
+    console.print(
+        f"finished {len(outcomes)} runs ({failed} failed) in "
+        f"{(time.monotonic() - start) / 60:.1f} min; records in {root}/records"
+    )
 
 
 def _command() -> str:

@@ -44,7 +44,7 @@ def results_table(run_record: Record) -> Table:
     if train["epochs_run"] == 0:
         training = "fitted in closed form"
     else:
-        best_text = best + 1 if best is not None else "—"
+        best_text = best if best is not None else "—"
         training = f"epochs {train['epochs_run']} (best {best_text} on validation)"
     table.caption = (
         f"{training}, train {cost['train_seconds']:.1f} s, params {cost['params']:,}, "

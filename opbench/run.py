@@ -52,6 +52,7 @@ from opbench.data.base import DatasetFamily
 from opbench.environment import environment, git_revision
 from opbench.errors import ConfigError, DataError, OpbenchError, RunInterrupted, unknown_name
 from opbench.eval import timing
+from opbench.eval.convergence import Convergence, plateau_check
 from opbench.eval.equal_accuracy import EqualAccuracy
 from opbench.eval.evaluator import Scores
 from opbench.eval.evaluator import score as score_split
@@ -468,6 +469,7 @@ def write(
             )
             for name, other in prepared.test_benchmarks.items()
         },
+        convergence=_convergence(spec, result),
         equal_accuracy=None if scored is None else scored.equal_accuracy,
         transfer={} if scored is None else scored.transfer,
         cost=_cost(params, result, scored, device),
@@ -492,6 +494,17 @@ def _per_sample(test: Mapping[str, Scores], metric: str) -> PerSample:
             for split, v in values.items()
         },
     )
+
+
+def _convergence(spec: RunSpec, result: TrainResult) -> Convergence | None:
+    """The run's plateau check (:mod:`opbench.eval.convergence`); ``None`` for a fitted
+    baseline, which is not trained. The doubling check is attached later, by the protocol
+    that runs the model's ``check`` record (:mod:`opbench.protocol`)."""
+    if MODELS.get(spec.model).fitted:
+        return None
+    history = result.history
+    plateau = plateau_check([h["val"] for h in history], [h["lr"] for h in history], spec.train.lr)
+    return Convergence(plateau=plateau)
 
 
 NULL_SUMMARY = MetricSummary(mean=None, std=None, median=None, min=None, max=None, n=0)

@@ -133,7 +133,7 @@ def parse_datasets(values: Sequence[str]) -> list[tuple[str, str | None]]:
     return parsed
 
 
-def _family_configs(values: Sequence[str], option: str) -> dict[str, list[str]]:
+def family_configs(values: Sequence[str], option: str) -> dict[str, list[str]]:
     """``FAMILY:CONFIG`` entries of ``option`` → family → configs."""
     configs: dict[str, list[str]] = {}
     for family, config in parse_datasets(values):
@@ -195,8 +195,8 @@ def plan(
         raise ConfigError("a sweep needs at least one model, one dataset and one seed")
     check_writable_dir(out, "--out")
     roots = parse_data_dirs(data_dirs)
-    shifted = _family_configs(test_configs, "--test-config")
-    transferred = _family_configs(transfer_configs, "--transfer-config")
+    shifted = family_configs(test_configs, "--test-config")
+    transferred = family_configs(transfer_configs, "--transfer-config")
     specs = [
         resolve(
             model,
@@ -223,10 +223,13 @@ def plan(
     return sort_jobs(jobs, Path(out), retry_failed, records)
 
 
-def identify(specs: Sequence[RunSpec]) -> list[SweepJob]:
-    """The jobs of ``specs``: each distinct dataset is loaded once, every model is checked
-    against its task's layout, and each run gets its run hash from the data's identity."""
-    identities: dict[str, tuple[Any, dict[str, Any]]] = {}
+def identify(
+    specs: Sequence[RunSpec], identities: dict[str, tuple[Any, dict[str, Any]]] | None = None
+) -> list[SweepJob]:
+    """The jobs of ``specs``: each distinct dataset is loaded once (``identities`` keeps
+    what was loaded across calls), every model is checked against its task's layout, and
+    each run gets its run hash from the data's identity."""
+    identities = {} if identities is None else identities
     jobs = []
     for spec in specs:
         data = spec.model_dump_json(include={"dataset", "config", "task", "data", "data_dir"})

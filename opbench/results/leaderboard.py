@@ -11,7 +11,17 @@ A table is (family, config, task, data fingerprint): it never mixes test sets, s
 paired comparisons are always on the same test samples; runs of one config on other data
 (another size, another seed of the data) make a table of their own.
 
-Ranks, within a table: where every ranked row's runs carry their
+Only ``board`` records make rows; ``pilot`` and ``check`` records (the protocol's
+learning-rate pilots and doubling checks, :mod:`opbench.protocol`) are counted per table
+(:func:`role_counts`) and never rows.
+
+Convergence: a trained row is *converged* when each of its counted runs passed its
+plateau check and carries its model's passed doubling check
+(:mod:`opbench.eval.convergence`); fitted baselines need no evidence. A trained row
+without that evidence is *not converged* and is not ranked: it is listed after the ranked
+rows, with a rank of "–".
+
+Ranks, within a table, among the rows that may be ranked: where every such row's runs carry their
 per-sample test errors (version-2 records) on the same data fingerprint, a row's rank is
 1 + the number of rows significantly better than it by a hierarchical paired bootstrap
 over seeds and test samples with Holm's correction (:mod:`opbench.eval.statistics`), so
@@ -35,6 +45,8 @@ from opbench.eval.statistics import ALPHA, rank_rows
 from opbench.io import stable_hash
 
 COUNTED_STATUSES = ("ok", "budget")
+RANKED_CONVERGENCE = ("converged", "fitted")
+"""Row convergence states that may be ranked."""
 """Statuses whose runs count as seeds of a row (``diverged`` runs are only counted)."""
 
 Record = dict[str, Any]
@@ -95,6 +107,12 @@ class LeaderboardRow:
         source: ``generated`` or ``real``.
         device: where costs were measured, e.g. ``cuda: NVIDIA H100, threads=16``.
         published: whether the config is one of the family's published configs.
+        convergence: ``converged``, ``not converged``, ``fitted`` (a fitted baseline,
+            not trained) or ``no evidence`` (records without a convergence section).
+        plateau_passed: counted runs that passed their plateau check.
+        plateau_improvement: the largest plateau-window improvement over the counted runs.
+        doubling_improvement, doubling_epochs: the model's doubling check on this table
+            (the improvement at twice the budget, and that budget), where attached.
     """
 
     family: str
@@ -125,6 +143,16 @@ class LeaderboardRow:
     equal_speedup: float | None = None
     equal_runs: int = 0
     equal_on_curve: int = 0
+    convergence: str = "no evidence"
+    plateau_passed: int = 0
+    plateau_improvement: float | None = None
+    doubling_improvement: float | None = None
+    doubling_epochs: int | None = None
+
+    @property
+    def ranked(self) -> bool:
+        """Whether the row may be ranked: converged, or a fitted baseline."""
+        return self.convergence in RANKED_CONVERGENCE
 
     @property
     def primary(self) -> Stat:
@@ -133,7 +161,9 @@ class LeaderboardRow:
 
     @property
     def rank_label(self) -> str:
-        """``2`` or, when the rank is shared, ``2=``."""
+        """``2`` or, when the rank is shared, ``2=``; ``–`` for a row that is not ranked."""
+        if not self.ranked:
+            return "–"
         return f"{self.rank}=" if self.tied else str(self.rank)
 
 
@@ -195,10 +225,30 @@ def record_frame(records: Sequence[Record]) -> pd.DataFrame:
     return frame
 
 
+def board_records(records: Sequence[Record]) -> list[Record]:
+    """The records that make rows: role ``board`` (version-1 records have no role and
+    are board records)."""
+    return [r for r in records if r.get("role", "board") == "board"]
+
+
+def role_counts(records: Sequence[Record]) -> dict[TableKey, dict[str, int]]:
+    """Per table: how many runs were tried in each role (``board``, ``pilot``,
+    ``check``) and how many of them diverged, so that the page discloses every run."""
+    counts: dict[TableKey, dict[str, int]] = {}
+    for r in records:
+        d = r["dataset"]
+        key = (d["family"], d["config"], d["task"], d["fingerprint"])
+        table = counts.setdefault(key, {"board": 0, "pilot": 0, "check": 0, "diverged": 0})
+        table[r.get("role", "board")] += 1
+        table["diverged"] += r["train"]["status"] == "diverged"
+    return counts
+
+
 def counted_groups(records: Sequence[Record]) -> Iterator[tuple[tuple[Any, ...], list[Record]]]:
     """Each board row's key (:data:`GROUP`) and its counted runs, for the tables built
     beside the board (distribution shift, resolution transfer); rows without counted runs
     are left out."""
+    records = board_records(records)
     if not records:
         return
     frame = record_frame(records)
@@ -263,7 +313,35 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> LeaderboardRow:
         device=_joined(group["device"]),
         published=bool(group["dataset.published"].all()) if "dataset.published" in group else True,
         **_equal_accuracy(counted),
+        **_convergence(counted),
     )
+
+
+def _convergence(counted: pd.DataFrame) -> dict[str, Any]:
+    """The row's convergence fields from its counted runs' ``convergence`` sections (the
+    module docstring says when a row is converged)."""
+    if counted.empty:
+        return {"convergence": "not converged"}
+    if (counted["train.epochs_run"] == 0).all():
+        return {"convergence": "fitted"}
+
+    def column(name: str) -> pd.Series:
+        return counted.get(f"convergence.{name}", pd.Series(None, index=counted.index))
+
+    plateau, doubling = column("plateau.passed"), column("doubling.passed")
+    if plateau.isna().all():
+        return {"convergence": "no evidence"}
+    plateau_gain = column("plateau.relative_improvement").dropna()
+    doubling_gain = column("doubling.relative_improvement").dropna()
+    doubling_epochs = column("doubling.check_epochs").dropna()
+    converged = bool(plateau.eq(True).all() and doubling.eq(True).all())
+    return {
+        "convergence": "converged" if converged else "not converged",
+        "plateau_passed": int(plateau.eq(True).sum()),
+        "plateau_improvement": float(plateau_gain.max()) if len(plateau_gain) else None,
+        "doubling_improvement": float(doubling_gain.iloc[0]) if len(doubling_gain) else None,
+        "doubling_epochs": int(doubling_epochs.iloc[0]) if len(doubling_epochs) else None,
+    }
 
 
 def _equal_accuracy(counted: pd.DataFrame) -> dict[str, Any]:
@@ -285,6 +363,7 @@ def _joined(values: Iterable[str]) -> str:
 def _rank_key(row: LeaderboardRow) -> tuple[Any, ...]:
     mean = row.primary.mean
     return (
+        not row.ranked,
         mean is None,
         mean or 0.0,
         row.model,
@@ -302,6 +381,7 @@ def leaderboard_rows(records: Sequence[Record]) -> list[LeaderboardRow]:
     Raises :class:`DataError` when the runs of one table disagree on the primary metric,
     or when one row holds two runs of the same seed.
     """
+    records = board_records(records)
     if not records:
         return []
     frame = record_frame(records)
@@ -375,7 +455,7 @@ def _ranked(rows: list[tuple[LeaderboardRow, np.ndarray | None]]) -> list[Leader
     ordered = sorted(range(len(rows)), key=lambda i: _rank_key(rows[i][0]))
     placed = places(
         ordered,
-        {i: rows[i][0].primary.mean for i in ordered},
+        {i: rows[i][0].primary.mean if rows[i][0].ranked else None for i in ordered},
         {i: rows[i][1] for i in ordered},
         {i: rows[i][0].fingerprint for i in ordered},
     )

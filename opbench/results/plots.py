@@ -24,7 +24,7 @@ def _save(fig: plt.Figure, path: Path) -> None:
 
 def plot_loss_curve(history: Sequence[dict[str, Any]], path: Path, metric: str) -> None:
     """Training loss and validation metric per epoch (log scale), best epoch marked."""
-    epochs = [h["epoch"] + 1 for h in history]
+    epochs = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(6, 4))
     train = [
         (e, h["train_loss"])

@@ -35,7 +35,7 @@ from opbench.errors import DataError
 from opbench.io import write_json_atomic, write_text_atomic
 from opbench.results.html import render_html
 from opbench.results.leaderboard import Record, leaderboard_rows
-from opbench.results.record import read_record
+from opbench.results.record import read_record, validate_record
 from opbench.results.render import render_csv, render_markdown
 from opbench.results.shift import shift_rows
 from opbench.results.solver_plot import FIGURE_SUFFIX, equal_accuracy_figures
@@ -177,6 +177,18 @@ def add_records(records: Sequence[Record], root: Path = DEFAULT_ROOT) -> list[Pa
             write_json_atomic(directory / f"{run_id}.json", record)
             paths.append(directory / f"{run_id}.json")
     return [directory / f"{record['run_id']}.json" for record in records]
+
+
+def update_convergence(root: Path, run_id: str, convergence: dict[str, Any]) -> Path:
+    """Set the ``convergence`` section of the published record ``run_id`` (the protocol
+    attaches a model's doubling check once its check run has finished); nothing else of
+    the record changes. The updated record is validated before it is written."""
+    path = Path(root) / RECORDS_DIR / f"{run_id}.json"
+    with locked(root):
+        record = read_record(path).model_copy(update={"convergence": None}).to_json()
+        updated = validate_record({**record, "convergence": convergence}, source=str(path))
+        write_json_atomic(path, updated.to_json())
+    return path
 
 
 def read_known_datasets(root: Path = DEFAULT_ROOT) -> dict[str, list[dict[str, Any]]]:

@@ -36,6 +36,7 @@ from pydantic import (
 from opbench.config import Role, TrainConfig
 from opbench.data.metadata import DatasetInfo
 from opbench.errors import DataError
+from opbench.eval.convergence import Convergence
 from opbench.eval.equal_accuracy import EqualAccuracy
 from opbench.eval.transfer import TransferScore
 from opbench.io import write_json_atomic
@@ -80,6 +81,9 @@ class ModelSection(_Section):
 
 
 class HistoryEntry(_Section):
+    """One epoch: ``epoch`` counts the epochs completed (1 … E, as the CLI and the loss
+    curve number them; 0 is a fitted baseline's fit), ``lr`` the rate of its last step."""
+
     epoch: Count
     train_loss: Number
     val: Number
@@ -99,7 +103,10 @@ class TrainSection(_Section):
     config: TrainConfig
     seed: int
     epochs_run: Count
-    best_epoch: Count | None
+    best_epoch: Count | None = Field(
+        description="the epoch (1 … epochs_run; 0 for a fitted baseline) whose weights were "
+        "kept: the lowest validation value"
+    )
     best_val: Number
     wall_seconds: Seconds
     status: Literal["ok", "diverged", "budget"] = Field(
@@ -178,33 +185,6 @@ class ShiftedTest(_Section):
     fingerprint: str
     n: Count
     extrapolated: list[str] = Field(default_factory=list)
-
-
-class PlateauCheck(_Section):
-    """The validation plateau at the end of a run."""
-
-    min_lr_reached: bool
-    window_epochs: int = Field(ge=1)
-    relative_improvement: float
-    threshold: float
-    passed: bool
-
-
-class DoublingCheck(_Section):
-    """The same seed re-run at twice the budget (a ``check`` record)."""
-
-    check_run_id: str
-    relative_improvement: float
-    threshold: float
-    passed: bool
-
-
-class Convergence(_Section):
-    """Evidence that a trainable run converged, judged on validation only."""
-
-    plateau: PlateauCheck | None = None
-    doubling: DoublingCheck | None = None
-    converged: bool | None = None
 
 
 MetricTable = dict[str, MetricSummary]

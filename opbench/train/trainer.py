@@ -298,7 +298,7 @@ class Trainer:
                 epoch_start = time.perf_counter()
                 history.append(
                     {
-                        "epoch": epoch,
+                        "epoch": epoch + 1,  # epochs completed: as the progress bar counts
                         "train_loss": train_loss,
                         "val": val_value if math.isfinite(val_value) else None,
                         "lr": lr if losses else None,
@@ -308,8 +308,8 @@ class Trainer:
                 if status == "diverged":
                     break
                 if val_value < best_val:
-                    best_val, best_epoch, stale_epochs = val_value, epoch, 0
-                    self._keep_best(epoch, val_value)
+                    best_val, best_epoch, stale_epochs = val_value, epoch + 1, 0
+                    self._keep_best(best_epoch, val_value)
                 else:
                     stale_epochs += 1
                 state = TrainState(
