@@ -337,17 +337,24 @@ def record_key_json(record: Record) -> Key:
 
 
 def dataset_description(record: Record) -> str:
-    """How the dataset of ``record`` was made, for ``datasets.json``."""
+    """How the dataset of ``record`` was made, for ``datasets.json``: the command that
+    generates it again, from the generator's own account in the record."""
     dataset = record["dataset"]
     generator = dataset.get("generator") or {}
     if dataset["source"] != "generated" or not generator:
         return f"{dataset['family']} {dataset['config']} ({dataset['source']})"
-    made = ", ".join(
-        f"{key} {value}"
-        for key, value in generator.items()
-        if key not in ("created", "seconds", "config", "generator")
+    family = DATASETS.get(dataset["family"])
+    options = " ".join(
+        f"--{name.replace('_', '-')} {generator[name]}"
+        for name in family.generate_options
+        if name in generator and name != "workers"
     )
-    return f"opbench-generated {dataset['family']} {dataset['config']}: {made}"
+    version = generator.get("generator_version", dataset.get("generator_version"))
+    return (
+        f"opbench-generated {dataset['family']} {dataset['config']}: opbench data generate "
+        f"{dataset['family']} --config {dataset['config']} {options} (generator version "
+        f"{version})"
+    )
 
 
 Progress = Callable[[Outcome | None, list[Status]], None]

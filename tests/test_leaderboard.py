@@ -14,9 +14,9 @@ from test_record import make_record
 
 from opbench.errors import ConfigError, DataError
 from opbench.io import stable_hash
-from opbench.results.leaderboard import budget_label, leaderboard_rows, record_frame
+from opbench.results.leaderboard import budget_label, leaderboard_rows, record_frame, role_counts
 from opbench.results.record import validate_record
-from opbench.results.render import render_csv, render_markdown
+from opbench.results.render import mean_std, plural, render_csv, render_markdown
 
 DATE = datetime.date(2025, 1, 31)
 
@@ -67,7 +67,7 @@ def test_three_seeds_mean_and_sample_std() -> None:
     assert fno.infer_ms_per_sample == pytest.approx(0.5)
     assert fno.speedup == pytest.approx(10.0)
     assert fno.source == "generated"
-    assert fno.device == "cpu, threads=2"
+    assert fno.device == "cpu, 2 threads"
 
 
 def test_single_seed_has_no_std() -> None:
@@ -106,16 +106,28 @@ def test_budgets_fingerprints_and_hyperparameters_split_rows() -> None:
     assert len(rows) == 7
     assert all(row.n == 1 for row in rows)
     assert {row.budget for row in rows} == {
-        "epochs=25",
-        "epochs=50",
-        "epochs=25, max_minutes=10",
+        "25 epochs, lr 0.001",
+        "50 epochs, lr 0.001",
+        "25 epochs, lr 0.001, ≤ 10 min",
     }
 
 
+def _train(epochs: int, max_minutes: float | None = None, lr: float = 1e-3) -> dict:
+    return {"budget": {"epochs": epochs, "max_minutes": max_minutes}, "config": {"lr": lr}}
+
+
 def test_budget_label() -> None:
-    assert budget_label({"epochs": 25, "max_minutes": None}) == "epochs=25"
-    assert budget_label({"epochs": 25, "max_minutes": 10.0}) == "epochs=25, max_minutes=10"
-    assert budget_label({"epochs": 5, "max_minutes": 2.5}) == "epochs=5, max_minutes=2.5"
+    assert budget_label(_train(25)) == "25 epochs, lr 0.001"
+    assert budget_label(_train(25, 10.0, 3e-4)) == "25 epochs, lr 0.0003, ≤ 10 min"
+    assert budget_label(_train(1, 2.5)) == "1 epoch, lr 0.001, ≤ 2.5 min"
+    assert budget_label(_train(0)) == "fitted"
+
+
+def test_learning_rates_split_rows() -> None:
+    slow = make_record("fno", 0, 0.2)
+    slow["train"]["config"]["lr"] = 3e-4
+    rows = leaderboard_rows(board(make_record("fno", 0, 0.1), slow))
+    assert sorted(row.budget for row in rows) == ["25 epochs, lr 0.0003", "25 epochs, lr 0.001"]
 
 
 def test_ranking_by_primary_metric_diverged_last() -> None:
@@ -154,37 +166,43 @@ def test_markdown_rows_and_header() -> None:
     text = render_markdown(leaderboard_rows(_records()), "condiff", date=DATE)
     lines = text.splitlines()
     assert lines[0] == "# condiff leaderboard"
-    assert "Generated from 8 records on 2025-01-31." in lines
+    assert "Generated on 2025-01-31 from 8 board records." in lines
     assert "## poisson / steady" in lines
     table = [cells(line) for line in lines if line.startswith("|")]
     hparams = stable_hash({"width": 32, "modes": [12, 12]}, length=8)
-    assert table[0][:8] == [
+    assert table[0][:10] == [
         "rank",
         "model",
-        "preset",
-        "hparams",
-        "rel_l2 (mean ± std)",
+        "rel_l2 ↓ (mean ± std)",
         "95 % interval",
-        "mse",
-        "params",
+        "convergence",
+        "budget",
+        "seeds",
+        "data",
+        "device",
+        "mse ↓",
     ]
+    converged = "converged: plateau 3/3 (≤ 0.10 %), 2× budget 0.1 % lower"
     assert [
-        "1", "fno", "small", hparams, "0.1200 ± 0.0200", "—", "2.000", "12,345", "30 s", "0.500",
-        "10.0×", "—", "3", "0", "epochs=25", "ffffffff", "generated", "cpu, threads=2",
+        "1", "fno", "0.1200 ± 0.020", "—", converged, "25 epochs, lr 0.001", "3",
+        "generated ffffffff", "cpu, 2 threads", "2.000", "12,345", "30 s", "0.500", "—", "10.0×",
+        "small", hparams,
     ] in table  # fmt: skip
-    assert "Primary metric: `rel_l2` (ranked by mean, untested)." in lines
+    assert any(
+        line.startswith("Primary metric: `rel_l2` (ranked by mean, untested).") for line in lines
+    )
     deeponet = next(row for row in table if row[1] == "deeponet")
-    assert deeponet[0] == "3" and deeponet[4] == "0.5000 ± —"
+    assert deeponet[0] == "3" and deeponet[2] == "0.5000"  # one seed: no std
     lsm = next(row for row in table if row[1] == "lsm")
-    assert lsm[0] == "4"
-    assert lsm[4:14] == ["—", "—", "—", "12,345", "—", "—", "—", "—", "0", "1"]
+    assert lsm[0] == "–"  # diverged only: not ranked
+    assert lsm[2:4] == ["—", "—"] and lsm[6] == "0 (+1 diverged)"
 
 
 def test_markdown_escapes_pipes_and_is_deterministic() -> None:
     records = [make_record("fno", 0, 0.1, preset="wide|deep")]
     text = render_markdown(leaderboard_rows(board(*records)), "condiff", date=DATE)
     assert "wide\\|deep" in text
-    assert cells(text.splitlines()[-1])[:3] == ["1", "fno", "wide\\|deep"]
+    assert cells(text.splitlines()[-1])[-2] == "wide\\|deep"
     shuffled = render_markdown(leaderboard_rows(_records()[::-1]), "condiff", date=DATE)
     assert shuffled == render_markdown(leaderboard_rows(_records()), "condiff", date=DATE)
 
@@ -223,7 +241,69 @@ def test_a_config_that_is_not_published_says_so() -> None:
     record = make_record("fno", 0, 0.1, config="cubic0.1_grid63")
     record["dataset"]["published"] = False
     text = render_markdown(leaderboard_rows(board(record)), "condiff", date=DATE)
-    assert "## cubic0.1_grid63 / steady (not a published config)" in text
+    assert "## cubic0.1_grid63 / steady\n\nNot a published config." in text
+
+
+def test_rows_without_convergence_evidence_are_listed_but_not_ranked() -> None:
+    records = [make_record("fno", s, 0.1, converged=False) for s in range(3)]
+    records += [make_record("unet", s, 0.2) for s in range(3)]
+    records += [make_record("deeponet", s, 0.05, converged=None) for s in range(3)]
+    records.append(make_record("mean", 0, 1.0, epochs=0, converged=None))
+    records[-1]["train"]["epochs_run"] = 0
+    rows = leaderboard_rows(board(*records))
+    assert [(r.model, r.rank_label, r.convergence) for r in rows] == [
+        ("unet", "1", "converged"),
+        ("mean", "2", "fitted"),
+        ("deeponet", "–", "no evidence"),
+        ("fno", "–", "not converged"),
+    ]
+    fno = rows[-1]
+    assert (fno.plateau_passed, fno.plateau_improvement, fno.doubling_improvement) == (0, 0.2, 0.2)
+    text = render_markdown(rows, "condiff", date=DATE)
+    assert "not converged: plateau 0/3 (≤ 20.00 %), 2× budget 20.0 % lower" in text
+    assert "fitted, not trained" in text
+
+
+def test_one_failed_seed_leaves_the_row_unconverged() -> None:
+    records = [make_record("fno", s, 0.1, converged=s != 2) for s in range(3)]
+    (row,) = leaderboard_rows(board(*records))
+    assert (row.convergence, row.plateau_passed, row.ranked) == ("not converged", 2, False)
+
+
+def test_pilot_and_check_records_are_counted_not_rows() -> None:
+    pilot = {**make_record("fno", 0, 0.3, epochs=10), "role": "pilot"}
+    check = {**make_record("fno", 0, 0.1, epochs=50), "role": "check"}
+    records = board(make_record("fno", 0, 0.1), pilot, check)
+    (row,) = leaderboard_rows(records)
+    assert row.budget == "25 epochs, lr 0.001"
+    (counts,) = role_counts(records).values()
+    assert counts == {"board": 1, "pilot": 1, "check": 1, "diverged": 0}
+    text = render_markdown([row], "condiff", date=DATE, records=records)
+    assert "Runs tried: 1 board run, 1 pilot, 1 check; 0 diverged." in text
+
+
+def test_mean_std_formatting() -> None:
+    assert mean_std(0.06269, 0.0) == "0.06269 ± 0"
+    assert mean_std(0.12, 0.02) == "0.1200 ± 0.020"
+    assert mean_std(0.12, 3.1e-6) == "0.1200 ± 3.1e-06"
+    assert mean_std(0.5, None) == "0.5000"
+    assert plural(1, "record") == "1 record" and plural(2, "record") == "2 records"
+
+
+def test_metric_columns_say_how_they_read() -> None:
+    record = make_record(
+        "mlp", 0, 0.1, family="airfrans", config="full", task="fields",
+        extra_metrics={"spearman_cd": 0.9, "cd": 0.02},
+    )  # fmt: skip
+    text = render_markdown(leaderboard_rows(board(record)), "airfrans", date=DATE)
+    header = next(cells(line) for line in text.splitlines() if line.startswith("| "))
+    assert {"spearman_cd ↑", "cd (value)", "rel_l2 ↓ (mean ± std)"} <= set(header)
+
+
+def test_coarse_condiff_tables_say_they_are_another_problem() -> None:
+    record = make_record("fno", 0, 0.1, config="cubic2.0_grid32")
+    text = render_markdown(leaderboard_rows(board(record)), "condiff", date=DATE)
+    assert "At 32² the coefficient's correlation length (0.05) spans 1.65 cells" in text
 
 
 def with_errors(record: dict, values: np.ndarray) -> dict:
@@ -262,7 +342,7 @@ def test_tables_with_per_sample_errors_get_tested_ranks_and_intervals() -> None:
     table = [cells(line) for line in text.splitlines() if line.startswith("|")]
     fno = next(row for row in table if row[1] == "fno")
     low, high = rows[0].interval
-    assert fno[5] == f"[{low:#.4g}, {high:#.4g}]"  # 4 significant digits, as the means
+    assert fno[3] == f"[{low:#.4g}, {high:#.4g}]"  # 4 significant digits, as the means
 
 
 def test_rows_within_noise_share_a_rank() -> None:

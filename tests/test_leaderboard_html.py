@@ -1,5 +1,5 @@
-"""The static leaderboard page: content, determinism, escaping, SVG plots, and a headless
-Chromium check that it renders and that its sorting script works."""
+"""The static leaderboard page: content, determinism, escaping, its matplotlib figures, and
+a headless Chromium check that it renders and that its sorting script works."""
 
 from __future__ import annotations
 
@@ -18,13 +18,14 @@ import pytest
 from PIL import Image, ImageStat
 from test_record import make_record
 
+from opbench.results.figures import mean_curve
 from opbench.results.html import render_html
 from opbench.results.leaderboard import leaderboard_rows
 from opbench.results.record import validate_record
 
 DATE = datetime.date(2025, 1, 31)
 EVIL = "<script>alert(1)</script>\"&'"
-EVIL_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&amp;&#x27;"
+EVIL_ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&amp;&#39;"
 MAIN = "condiff-poisson-steady"
 CITATIONS = [
     ("model", "fno", "Li et al. Fourier neural operator. ICLR 2021."),
@@ -93,9 +94,18 @@ def _section(page: str, table_id: str) -> str:
     return match[1]
 
 
-def _svg(section: str, kind: str) -> str | None:
-    match = re.search(rf'<svg class="plot plot-{kind}".*?</svg>', section, re.S)
-    return match[0] if match else None
+def _figure(section: str, kind: str) -> str | None:
+    """The ``<figure class="plot-<kind>">`` of a section (matplotlib's SVG and caption)."""
+    match = re.search(rf'<figure class="plot-{kind}">(.*?)</figure>', section, re.S)
+    return match[1] if match else None
+
+
+def _models(section: str) -> list[str]:
+    """The model column of a board table, in row order."""
+    return re.findall(
+        r'<tr data-order="\d+"[^>]*>\n<td [^>]*>[^<]*</td><td class="text" data-value="([^"]*)"',
+        section,
+    )
 
 
 class _Tags(HTMLParser):
@@ -141,8 +151,9 @@ def test_page_is_deterministic_whatever_the_input_order() -> None:
 def test_page_is_self_contained() -> None:
     page = _page()
     assert not re.search(r"<(script|link|img|iframe)[^>]*\b(src|href)=", page)
-    assert "@import" not in page and "url(" not in page
-    assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    assert "@import" not in page
+    assert not re.search(r"url\((?!#)", page)  # only references inside an SVG
+    assert "http://" not in page.replace("http://www.w3.org/", "")
     assert "https://" not in page
     assert _tags(page).tags.count("script") == 1
 
@@ -159,39 +170,43 @@ def test_one_sortable_table_per_dataset_in_sorted_order() -> None:
     ]
     section = _section(page, MAIN)
     assert "Primary metric: <code>rel_l2</code>" in section
-    columns = [
-        re.sub(r"<[^>]*>", "", label)
-        for label in re.findall(
-            r'<th scope="col"[^>]*><button type="button">(.*?)</button>', section
-        )
-    ]
+    columns = re.findall(r'<th scope="col"[^>]*><button type="button">(.*?)</button>', section)
     assert columns == [
         "rank",
         "model",
-        "preset",
-        "hparams",
-        "rel_l2 (mean ± std)",
+        "rel_l2 ↓ (mean ± std)",
         "95 % interval",
-        "mse",
+        "convergence",
+        "budget",
+        "seeds",
+        "data",
+        "device",
+        "mse ↓",
         "params",
         "train time",
         "infer ms/sample",
-        "speedup",
         "speedup at equal accuracy",
-        "seeds",
-        "diverged",
-        "budget",
-        "data",
-        "source",
-        "device",
+        "speedup",
+        "preset",
+        "hparams",
         "records",
     ]
-    # Rows in rank order, numbers formatted like the Markdown leaderboard, raw values for sorting.
-    models = re.findall(r'<span class="swatch"[^>]*></span>([^<]*)</td>', section)
-    assert models == ["linear", "fno", "unet", "deeponet", "mean", "lsm"]
-    assert '<td class="num" data-value="0.12">0.1200 ± 0.0200</td>' in section
+    # Rows in rank order (lsm, diverged only, is not ranked), numbers formatted like the
+    # Markdown leaderboard, raw values for sorting.
+    assert _models(section) == ["linear", "fno", "unet", "deeponet", "mean", "lsm"]
+    assert '<td class="num" data-value="0.12">0.1200 ± 0.020</td>' in section
     assert '<td class="num" data-value="250000">250,000</td>' in section
-    assert '<td class="num" data-value="">—</td>' in section  # lsm: diverged only
+    assert '<td class="num" data-value="">–</td>' in section  # lsm: rank –
+    assert 'class="unranked"' in section
+
+
+def test_the_page_says_what_the_board_is_and_how_rows_were_trained() -> None:
+    page = _page()
+    about = page[page.index('<section class="about"') : page.index("</section>")]
+    for text in ("How rows were trained", "What to read into it", "not ranked"):
+        assert text in about
+    assert "Runs made 2025-01-31 on" in page
+    assert "data: generated" in page
 
 
 def test_every_run_links_to_its_record() -> None:
@@ -222,7 +237,7 @@ def test_text_from_records_and_citations_is_escaped() -> None:
     validate_record(evil)
     records.append(evil)
     page = _page(records, [*CITATIONS, ("model", EVIL, EVIL), (EVIL, "x", "y")])
-    assert "alert(1)</script>" not in page
+    assert "alert(1)</script>" not in page and "<script>alert" not in page
     assert EVIL_ESCAPED in page
     assert "<img" not in page
     parsed = _tags(page)
@@ -231,56 +246,37 @@ def test_text_from_records_and_citations_is_escaped() -> None:
     # the table id is sanitised; the run link is URL-encoded, then escaped
     assert re.search(r'<table class="lb" id="condiff-script-alert-1-script-steady">', page)
     assert 'href="records/evil%26run.json"' in page
-    # plot labels and tooltips (SVG <text>, <title>, attributes) are escaped too
+    # the plot's legend (matplotlib's SVG text) is escaped too
     section = _section(page, "condiff-script-alert-1-script-steady")
-    assert f">{EVIL_ESCAPED}</text>" in _svg(section, "params")
-    assert f'data-label="{EVIL_ESCAPED}"' in section
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in _figure(section, "cost")
 
 
-def test_cost_plots_have_one_point_per_row_with_a_positive_cost() -> None:
+def test_cost_figure_shows_each_row_with_a_mean_and_a_positive_cost() -> None:
     section = _section(_page(), MAIN)
-    params = _svg(section, "params")
-    infer = _svg(section, "infer")
-    assert params and infer
-    labels = re.findall(r'<g class="point" data-label="([^"]*)">', params)
-    assert labels == ["fno", "unet", "deeponet"]
-    labels = re.findall(r'<g class="point" data-label="([^"]*)">', infer)
-    assert labels == ["linear", "fno", "unet", "deeponet"]
-    assert "Not plotted (0 parameters): linear, mean." in section
-    assert "Not plotted (no inference time per sample): mean." in section
-    assert "Not plotted (no positive rel_l2): lsm." in section
-    for svg in (params, infer):
-        assert "trainable parameters" in params and "inference ms / sample" in infer
-        assert ">test rel_l2</text>" in svg
-        assert len(re.findall(r'<text class="tick"', svg)) >= 4
-        geometry = re.findall(r' (?:x|y|x1|y1|x2|y2|cx|cy|d|transform)="([^"]*)"', svg)
-        assert geometry and not any(re.search(r"\d\.\d{3}", g) for g in geometry)
-    # fno has 3 seeds: an error bar; deeponet has one: none
-    assert re.search(r'data-label="fno">.*?<path class="err"', params)
-    assert not re.search(r'data-label="deeponet"><title>[^<]*</title><path', params)
+    cost = _figure(section, "cost")
+    assert cost is not None and "<svg" in cost
+    for label in ("fno", "unet", "deeponet", "linear"):  # linear: no parameters, but timed
+        assert f">{label}</text>" in cost or f"> {label}</text>" in cost, label
+    assert ">mean</text>" not in cost  # no parameters and no inference time
+    assert "lsm" not in cost  # diverged: no mean
+    assert "trainable parameters" in cost and "inference time per sample (ms)" in cost
 
 
-def test_rollout_plot_only_for_tables_with_rollout_records() -> None:
+def test_rollout_figure_only_for_tables_with_rollout_records() -> None:
     page = _page()
-    assert _svg(_section(page, MAIN), "rollout") is None
-    assert _svg(_section(page, "condiff-advection-steady"), "rollout") is None
-    section = _section(page, "cfdbench-cavity-rollout")
-    rollout = _svg(section, "rollout")
+    assert _figure(_section(page, MAIN), "rollout") is None
+    assert _figure(_section(page, "condiff-advection-steady"), "rollout") is None
+    rollout = _figure(_section(page, "cfdbench-cavity-rollout"), "rollout")
     assert rollout is not None
-    series = re.findall(
-        r'<g class="series" data-label="([^"]*)"><title>[^<]*</title><path [^>]* d="([^"]*)"',
-        rollout,
-    )
-    assert [label for label, _ in series] == ["fno", "unet"]
-    paths = dict(series)
-    # fno: mean of the seeds at every step (step 2 from one seed), so one unbroken line
-    assert paths["fno"].count("M") == 1 and paths["fno"].count("L") == 2
-    # unet: step 3 is null, so two points
-    assert paths["unet"].count("M") == 1 and paths["unet"].count("L") == 1
     assert ">rollout step</text>" in rollout
-    assert "Δt = 0.1 s" in section
-    # the rollout table still has its two cost plots
-    assert _svg(section, "params") and _svg(section, "infer")
+    assert ">fno</text>" in rollout and ">unet</text>" in rollout
+
+
+def test_mean_rollout_curve_skips_missing_steps() -> None:
+    runs = [
+        _rollout(make_record("fno", s, 0.1), c) for s, c in enumerate([[1.0, 2.0], [3.0, None]])
+    ]
+    assert mean_curve(runs, "rel_l2") == [2.0, 2.0]
 
 
 def test_empty_leaderboard_renders() -> None:
@@ -339,10 +335,10 @@ def test_page_renders_in_headless_chromium(tmp_path: Path) -> None:
 
 
 def test_hash_sorts_the_table_in_headless_chromium(tmp_path: Path) -> None:
-    """``#sort=<id>:4:desc`` sorts by the primary metric, largest first: numerically
+    """``#sort=<id>:2:desc`` sorts by the primary metric, largest first: numerically
     (2e-05 is smallest, though it sorts first as text) and the diverged row last."""
     page = _write_page(tmp_path)
-    url = f"{page.as_uri()}#sort={MAIN}:4:desc"
+    url = f"{page.as_uri()}#sort={MAIN}:2:desc"
     result = _run_chromium(tmp_path, "--virtual-time-budget=2000", "--dump-dom", url)
     assert result.returncode == 0, result.stderr
     match = re.search(rf'<table class="lb" id="{MAIN}"(.*?)</table>', result.stdout, re.S)
@@ -353,4 +349,4 @@ def test_hash_sorts_the_table_in_headless_chromium(tmp_path: Path) -> None:
         r'<tr data-order="\d+"[^>]*>.*?href="records/condiff-poisson-(\w+)-', body, re.S
     )
     assert order == ["mean", "deeponet", "unet", "fno", "linear", "lsm"]
-    assert re.search(r'<th [^>]*data-col="4"[^>]*aria-sort="descending"', table)
+    assert re.search(r'<th [^>]*data-col="2"[^>]*aria-sort="descending"', table)

@@ -54,7 +54,7 @@ def test_publish_writes_every_file_and_check_sees_changes(tmp_path: Path) -> Non
         "index.html",
         "results.csv",
     ]
-    assert "Generated from 3 records on 2025-01-31." in (root / "condiff.md").read_text()
+    assert "Generated on 2025-01-31 from 3 board records." in (root / "condiff.md").read_text()
     assert len((root / "results.csv").read_text().splitlines()) == len(records) + 1
     assert (
         'href="records/condiff-poisson-fno-small-e25-s1.json"' in (root / "index.html").read_text()

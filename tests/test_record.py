@@ -26,6 +26,29 @@ def _summary(mean: float | None) -> dict[str, Any]:
     return {"mean": mean, "std": None, "median": mean, "min": mean, "max": mean, "n": 10}
 
 
+def convergence_section(passed: bool) -> dict[str, Any]:
+    """A record's convergence section whose plateau and doubling checks both pass or fail."""
+    gain = 0.001 if passed else 0.2
+    return {
+        "plateau": {
+            "min_lr_reached": True,
+            "min_lr_ratio": 0.01,
+            "window_epochs": 10,
+            "relative_improvement": gain,
+            "threshold": 0.01,
+            "passed": passed,
+        },
+        "doubling": {
+            "check_run_id": "check",
+            "check_epochs": 50,
+            "relative_improvement": gain,
+            "threshold": 0.05,
+            "passed": passed,
+        },
+        "converged": passed,
+    }
+
+
 def make_record(
     model: str = "fno",
     seed: int = 0,
@@ -42,9 +65,11 @@ def make_record(
     extra_metrics: dict[str, float] | None = None,
     hyperparameters: dict[str, Any] | None = None,
     run_id: str | None = None,
+    converged: bool | None = True,
 ) -> dict[str, Any]:
     """A valid version-1 record (the committed board's form); a diverged run gets null
-    metrics."""
+    metrics. ``converged``: both convergence checks pass (``True``) or fail (``False``);
+    ``None`` leaves the section out."""
     diverged = status == "diverged"
     values = {"rel_l2": metric, **(extra_metrics or {})}
     test = {name: _summary(None if diverged else v) for name, v in values.items()}
@@ -88,6 +113,7 @@ def make_record(
             ],
         },
         "metrics": {"test": test},
+        "convergence": None if converged is None else convergence_section(converged),
         "cost": {
             "params": 12345,
             "train_seconds": 30.0,

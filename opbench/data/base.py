@@ -8,10 +8,10 @@ facts a run record needs about where the data came from.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import torch
 from torch import Tensor
@@ -32,6 +32,9 @@ MetricFn = Callable[[Tensor, Batch], Tensor]
 prediction in physical units and the batch holding the target ``y`` (and, as a task needs,
 ``mask`` and the raw data a physics metric reads)."""
 SetMetric = Callable[[dict[str, Tensor]], float | None]
+MetricSense = Literal["lower", "higher", "value"]
+"""How a metric reads: an error (``lower`` is better), a score (``higher`` is better) or a
+predicted quantity (``value``)."""
 """A split-level metric, computed from the per-sample values of the whole split:
 ``fn(per_sample) -> value`` (``None`` where it is undefined)."""
 
@@ -271,12 +274,21 @@ class DatasetFamily(Protocol):
     numerical_solver: str | None
     """What its benchmarks' :class:`SolverLadder` runs (the numerical solver at equal
     accuracy), or ``None`` when it has none."""
+    metric_senses: Mapping[str, MetricSense]
+    """How to read the family's metrics that are not errors: ``higher`` (higher is better,
+    e.g. a rank correlation) or ``value`` (a predicted quantity such as a lift coefficient,
+    neither better nor worse); every other metric is an error, lower is better."""
 
     def configs(self) -> list[str]:
         """The published config names."""
 
     def tasks(self) -> list[str]:
         """The task names this family offers."""
+
+    def table_note(self, config: str) -> str | None:
+        """What a reader of a leaderboard table on ``config`` must know about its data
+        beyond the config name (a grid too coarse for the published problem), or
+        ``None``."""
 
     def check_config(self, config: str) -> bool:
         """Raise a ConfigError (suggesting close names) if ``config`` is not valid; return

@@ -86,7 +86,7 @@ class LeaderboardRow:
         fingerprint: the data fingerprint shared by the row's runs.
         model, preset: the model's registry name and preset.
         hparams: short hash of the resolved model hyperparameters.
-        budget: ``epochs=25`` or ``epochs=25, max_minutes=10``.
+        budget: :func:`budget_label` (epochs and learning rate, or ``fitted``).
         rank: 1 + the rows of its table significantly better than it (``tested``), or
             the 1-based position by primary-metric mean (untested).
         tied: another row of the table shares the rank (tested tables only).
@@ -171,6 +171,12 @@ TableKey = tuple[str, str, str, str]
 """A table: family, config, task and data fingerprint."""
 
 
+def record_table(record: Record) -> TableKey:
+    """The table a record belongs to."""
+    d = record["dataset"]
+    return (d["family"], d["config"], d["task"], d["fingerprint"])
+
+
 def table_key(row: LeaderboardRow) -> TableKey:
     return (row.family, row.config, row.task, row.fingerprint)
 
@@ -192,11 +198,18 @@ def table_label(key: TableKey, keys: Iterable[TableKey]) -> str:
     return label if len(twins) < 2 else f"{label} · data {fingerprint[:8]}"
 
 
-def budget_label(budget: dict[str, Any]) -> str:
-    """``epochs=25`` or ``epochs=25, max_minutes=10`` from a record's ``train.budget``."""
-    label = f"epochs={budget['epochs']}"
+def budget_label(train: dict[str, Any]) -> str:
+    """A run's training budget from its record's ``train`` section: ``50 epochs, lr
+    0.001``, with ``≤ 2 min`` where a wall-clock budget was set; ``fitted`` for a fitted
+    baseline (no epochs)."""
+    budget = train["budget"]
+    if budget["epochs"] == 0:
+        return "fitted"
+    label = f"{budget['epochs']} epoch{'s' if budget['epochs'] != 1 else ''}"
+    if (lr := train["config"].get("lr")) is not None:
+        label += f", lr {lr:g}"
     if budget["max_minutes"] is not None:
-        label += f", max_minutes={budget['max_minutes']:g}"
+        label += f", ≤ {budget['max_minutes']:g} min"
     return label
 
 
@@ -204,7 +217,8 @@ def device_label(record: Record) -> str:
     """Where a run's costs were measured: device, its name and thread count."""
     device, name = record["cost"]["device"], record["environment"]["device_name"]
     label = f"{device}: {name}" if name and name != device else device
-    return f"{label}, threads={record['cost']['threads']}"
+    threads = record["cost"]["threads"]
+    return f"{label}, {threads} thread{'s' if threads != 1 else ''}"
 
 
 TABLE = ["dataset.family", "dataset.config", "dataset.task"]
@@ -219,7 +233,7 @@ def record_frame(records: Sequence[Record]) -> pd.DataFrame:
     ``device`` (label) and ``counted`` (status ``ok`` or ``budget``)."""
     frame = pd.json_normalize(list(records), sep=".", max_level=None)
     frame["hparams"] = [stable_hash(r["model"]["hyperparameters"], length=8) for r in records]
-    frame["budget"] = [budget_label(r["train"]["budget"]) for r in records]
+    frame["budget"] = [budget_label(r["train"]) for r in records]
     frame["device"] = [device_label(r) for r in records]
     frame["counted"] = frame["train.status"].isin(COUNTED_STATUSES)
     return frame
@@ -236,9 +250,8 @@ def role_counts(records: Sequence[Record]) -> dict[TableKey, dict[str, int]]:
     ``check``) and how many of them diverged, so that the page discloses every run."""
     counts: dict[TableKey, dict[str, int]] = {}
     for r in records:
-        d = r["dataset"]
-        key = (d["family"], d["config"], d["task"], d["fingerprint"])
-        table = counts.setdefault(key, {"board": 0, "pilot": 0, "check": 0, "diverged": 0})
+        zero = {"board": 0, "pilot": 0, "check": 0, "diverged": 0}
+        table = counts.setdefault(record_table(r), zero)
         table[r.get("role", "board")] += 1
         table["diverged"] += r["train"]["status"] == "diverged"
     return counts

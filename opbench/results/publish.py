@@ -100,7 +100,7 @@ def render_published(
     transfers = transfer_rows(records)
     date = newest_date(records)
     files = {
-        f"{family}.md": render_markdown(rows, family, date, shifts, figures, transfers)
+        f"{family}.md": render_markdown(rows, family, date, shifts, figures, transfers, records)
         for family in sorted({row.family for row in rows})
     }
     files |= {figure.name: figure.svg for figure in figures.values()}

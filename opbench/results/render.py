@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from opbench.errors import unknown_name
+from opbench.data.base import MetricSense
+from opbench.errors import ConfigError, unknown_name
 from opbench.eval.equal_accuracy import SolverCurve, SolverPoint
 from opbench.eval.statistics import ALPHA, DRAWS
 from opbench.results.leaderboard import (
@@ -23,6 +24,8 @@ from opbench.results.leaderboard import (
     Record,
     TableKey,
     group_tables,
+    record_table,
+    role_counts,
     table_label,
 )
 from opbench.results.shift import ShiftRow
@@ -46,7 +49,7 @@ CSV_LEADING_COLUMNS = (
 """The first CSV columns; the others follow in sorted order."""
 
 
-def _number(value: float | None, digits: int = 4) -> str:
+def number(value: float | None, digits: int = 4) -> str:
     """``value`` to ``digits`` significant digits, trailing zeros kept (``0.1200``);
     values of ``digits`` or more integer digits in full, up to 1e9."""
     if value is None or not math.isfinite(value):
@@ -56,10 +59,19 @@ def _number(value: float | None, digits: int = 4) -> str:
     return f"{value:#.{digits}g}".rstrip(".")
 
 
-def _mean_std(mean: float | None, std: float | None) -> str:
+def mean_std(mean: float | None, std: float | None) -> str:
+    """``0.1200 ± 0.020``: the mean to 4 significant digits, the std to 2 (``± 0`` when
+    the seeds agree exactly); the mean alone for one seed (no std)."""
     if mean is None:
         return DASH
-    return f"{_number(mean)} ± {_number(std, 3)}"
+    if std is None:
+        return number(mean)
+    return f"{number(mean)} ± {'0' if std == 0 else number(std, 2)}"
+
+
+def plural(n: int, word: str) -> str:
+    """``1 record``, ``3 records``."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 RANKING_TEXT = (
@@ -96,10 +108,10 @@ def interval_text(interval: tuple[float, float] | None) -> str:
     """``[0.1210, 0.1305]``, or a dash for an untested row."""
     if interval is None:
         return DASH
-    return f"[{_number(interval[0])}, {_number(interval[1])}]"
+    return f"[{number(interval[0])}, {number(interval[1])}]"
 
 
-def _duration(seconds: float | None) -> str:
+def duration(seconds: float | None) -> str:
     if seconds is None:
         return DASH
     if seconds < 60:
@@ -109,8 +121,8 @@ def _duration(seconds: float | None) -> str:
     return f"{seconds / 3600:.3g} h"
 
 
-def _speedup(value: float | None) -> str:
-    return DASH if value is None else f"{_number(value, 3)}×"
+def speedup_text(value: float | None) -> str:
+    return DASH if value is None else f"{number(value, 3)}×"
 
 
 def equal_accuracy_text(row: LeaderboardRow) -> str:
@@ -118,48 +130,273 @@ def equal_accuracy_text(row: LeaderboardRow) -> str:
     if row.equal_runs == 0:
         return DASH
     if row.equal_speedup is not None:
-        return _speedup(row.equal_speedup)
+        return speedup_text(row.equal_speedup)
     if row.equal_on_curve == 0:
         return "less accurate than the cheapest solve"
     return f"{row.equal_on_curve} of {row.equal_runs} runs on the solver curve"
 
 
-def _table(rows: Sequence[LeaderboardRow]) -> str:
-    """The Markdown of one (config, task) table; ``rows`` are ranked and share a metric."""
-    primary = rows[0].primary_metric
+def metric_sense(family: str, metric: str) -> MetricSense:
+    """How ``metric`` of ``family`` reads (the family's declaration; errors by default)."""
+    from opbench.data import DATASETS
+
+    senses = DATASETS.get(family).metric_senses if family in DATASETS else {}
+    return senses.get(metric, "lower")
+
+
+SENSE_MARKS: dict[str, str] = {"lower": "↓", "higher": "↑", "value": "(value)"}
+SENSE_TIPS: dict[str, str] = {
+    "lower": "an error: lower is better",
+    "higher": "a score: higher is better",
+    "value": "a predicted quantity, not an error: not better or worse",
+}
+
+
+def convergence_text(row: LeaderboardRow) -> str:
+    """The convergence column: the verdict, then both checks' figures
+    (:mod:`opbench.eval.convergence`): ``converged: plateau 3/3 (≤ 0.40 %), 2× budget
+    1.2 % lower``."""
+    if row.convergence == "fitted":
+        return "fitted, not trained"
+    if row.convergence == "no evidence":
+        return "no evidence (not ranked)"
+    parts = [f"plateau {row.plateau_passed}/{row.n}"]
+    if row.plateau_improvement is not None:
+        parts[0] += f" (≤ {100 * row.plateau_improvement:.2f} %)"
+    if row.doubling_improvement is None:
+        parts.append("2× budget not run")
+    else:
+        change = 100 * row.doubling_improvement
+        parts.append(f"2× budget {abs(change):.1f} % {'lower' if change >= 0 else 'higher'}")
+    return f"{row.convergence}: {', '.join(parts)}"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a board table, shared by the Markdown and the HTML renderers.
+
+    ``text`` gives a cell's text, ``value`` its sort value on the page (``None``: sorted
+    last), ``align`` the text alignment; ``tip`` explains the column."""
+
+    header: str
+    tip: str
+    text: Callable[[LeaderboardRow], str]
+    value: Callable[[LeaderboardRow], float | str | None]
+    align: str = "right"
+    kind: str = "num"
+
+
+def board_columns(rows: Sequence[LeaderboardRow]) -> list[Column]:
+    """The columns of one table, key columns first (rank, model, the primary metric and
+    its interval, convergence, budget, seeds, data, device) so that they fit a 1400-pixel
+    page without scrolling; costs, other metrics and identifiers follow."""
+    first = rows[0]
+    primary = first.primary_metric
     others = sorted({m for row in rows for m in row.metrics} - {primary})
-    table = pd.DataFrame(
-        {
-            "rank": row.rank_label,
-            "model": row.model,
-            "preset": row.preset,
-            "hparams": row.hparams,
-            f"{primary} (mean ± std)": _mean_std(row.primary.mean, row.primary.std),
-            "95 % interval": interval_text(row.interval),
-            **{m: _number(row.metrics[m].mean if m in row.metrics else None) for m in others},
-            "params": f"{row.params:,}",
-            "train time": _duration(row.train_seconds),
-            "infer ms/sample": _number(row.infer_ms_per_sample, 3),
-            "speedup": _speedup(row.speedup),
-            "speedup at equal accuracy": equal_accuracy_text(row),
-            "seeds": row.n,
-            "diverged": row.n_diverged,
-            "budget": row.budget,
-            "data": row.fingerprint[:8],
-            "source": row.source,
-            "device": row.device,
-        }
-        for row in rows
+
+    def metric_column(name: str) -> Column:
+        sense = metric_sense(first.family, name)
+        return Column(
+            f"{name} {SENSE_MARKS[sense]}",
+            f"test {name}, mean over seeds; {SENSE_TIPS[sense]}",
+            lambda row: number(row.metrics[name].mean if name in row.metrics else None),
+            lambda row: row.metrics[name].mean if name in row.metrics else None,
+        )
+
+    rank_tip = (
+        f"1 + rows significantly better by {primary} (2= : shared); – : not ranked"
+        if first.tested
+        else f"position by {primary} mean (untested); – : not ranked"
     )
-    text = table.astype(str).map(_cell)
-    align = ["right", "left", "left", "left", "right", "right", *("right" for _ in others)]
-    align += ["right"] * 7 + ["left"] * 4
-    return text.to_markdown(index=False, tablefmt="pipe", colalign=align, disable_numparse=True)
+    return [
+        Column("rank", rank_tip, lambda r: r.rank_label, lambda r: r.rank if r.ranked else None),
+        Column(
+            "model", "model registry name", lambda r: r.model, lambda r: r.model, "left", "text"
+        ),
+        Column(
+            f"{primary} {SENSE_MARKS['lower']} (mean ± std)",
+            "mean ± sample std over seeds of each seed's test mean; lower is better",
+            lambda r: mean_std(r.primary.mean, r.primary.std),
+            lambda r: r.primary.mean,
+        ),
+        Column(
+            "95 % interval",
+            "of the mean, over seeds and test samples (hierarchical bootstrap)",
+            lambda r: interval_text(r.interval),
+            lambda r: r.interval[0] if r.interval else None,
+        ),
+        Column(
+            "convergence",
+            "plateau: runs whose validation improved < 1 % over the last max(10, 20 %) epochs "
+            "at the minimum rate; 2× budget: the same seed at twice the epochs (< 5 % needed)",
+            convergence_text,
+            lambda r: r.convergence,
+            "left",
+            "text",
+        ),
+        Column(
+            "budget",
+            "epochs and learning rate",
+            lambda r: r.budget,
+            lambda r: r.budget,
+            "left",
+            "text",
+        ),
+        Column(
+            "seeds",
+            "runs that count; diverged runs are counted apart and not averaged",
+            lambda r: str(r.n) + (f" (+{r.n_diverged} diverged)" if r.n_diverged else ""),
+            lambda r: r.n,
+        ),
+        Column(
+            "data",
+            "generated (by opbench) or real, and the data fingerprint",
+            lambda r: f"{r.source} {r.fingerprint[:8]}",
+            lambda r: r.fingerprint,
+            "left",
+            "text",
+        ),
+        Column(
+            "device",
+            "where the costs were measured",
+            lambda r: r.device,
+            lambda r: r.device,
+            "left",
+            "text device",
+        ),
+        *(metric_column(name) for name in others),
+        Column("params", "trainable parameters", lambda r: f"{r.params:,}", lambda r: r.params),
+        Column(
+            "train time",
+            "training wall time, mean over seeds",
+            lambda r: duration(r.train_seconds),
+            lambda r: r.train_seconds,
+        ),
+        Column(
+            "infer ms/sample",
+            "batched inference time per sample, mean over seeds",
+            lambda r: number(r.infer_ms_per_sample, 3),
+            lambda r: r.infer_ms_per_sample,
+        ),
+        Column(
+            "speedup at equal accuracy",
+            "solver time at the model's error on its cost–accuracy curve / inference time, "
+            "same cores",
+            equal_accuracy_text,
+            lambda r: r.equal_speedup,
+        ),
+        Column(
+            "speedup",
+            "full-accuracy direct solve on one core / inference time",
+            lambda r: speedup_text(r.speedup),
+            lambda r: r.speedup,
+        ),
+        Column("preset", "model preset", lambda r: r.preset, lambda r: r.preset, "left", "text"),
+        Column(
+            "hparams",
+            "short hash of the model hyperparameters",
+            lambda r: r.hparams,
+            lambda r: r.hparams,
+            "left",
+            "text",
+        ),
+    ]
+
+
+def _table(rows: Sequence[LeaderboardRow]) -> str:
+    """The Markdown of one board table; ``rows`` are ranked and share a metric."""
+    columns = board_columns(rows)
+    frame = pd.DataFrame([[_cell(c.text(row)) for c in columns] for row in rows])
+    frame.columns = [c.header for c in columns]
+    return frame.to_markdown(
+        index=False,
+        tablefmt="pipe",
+        colalign=[c.align for c in columns],
+        disable_numparse=True,
+    )
+
+
+def runs_text(counts: Mapping[str, int]) -> str:
+    """Every run tried for a table: ``3 board runs, 3 pilots, 1 check; 0 diverged``."""
+    return (
+        f"Runs tried: {plural(counts.get('board', 0), 'board run')}, "
+        f"{plural(counts.get('pilot', 0), 'pilot')}, {plural(counts.get('check', 0), 'check')}; "
+        f"{counts.get('diverged', 0)} diverged. Pilot and check runs are records under "
+        "their own role, never rows."
+    )
 
 
 def _cell(text: str) -> str:
     """Table-cell text: ``|`` escaped, line breaks flattened."""
     return " ".join(text.split()).replace("|", "\\|")
+
+
+PROTOCOL_TEXT = (
+    "How rows were trained: every trainable model follows one protocol (`opbench converge`, "
+    "defaults shown): learning-rate pilots at 3e-4, 1e-3 and 3e-3 (seed 0, 10 epochs), the "
+    "best chosen on validation; a step schedule that decays the rate to lr₀/100 for the last "
+    "quarter of the epochs; an epoch budget that starts at 50 and doubles until the same "
+    "seed at twice the budget improves validation by less than 5 %; then three seeds. "
+    "Checkpoints are chosen on validation; each run scores the test split once. A row is "
+    "“converged” when each of its runs improved validation by less than 1 % over its last "
+    "max(10 epochs, 20 %) at the minimum rate (plateau) and its doubling check passed; a row "
+    "without that evidence says “not converged” and is not ranked (rank –). The fitted "
+    "baselines (mean, linear, identity) are solved in closed form and need no evidence."
+)
+"""How the board's rows were trained and when they count as converged."""
+
+READING_TEXT = (
+    "What to read into it: a rank compares models on one dataset at opbench's presets "
+    "(models sized for a CPU), trained by the same protocol; rows that share a rank (2=) "
+    "are not distinguishable at the 5 % level. Generated data come from opbench's own "
+    "solvers, written in the published formats (`datasets.json` says how each was made); "
+    "they are not the published files, and their numbers do not compare with published "
+    "ones: only the reproduction tables do that. Another grid, data size or budget can "
+    "change the order."
+)
+"""How far a reader may take the board."""
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where and when a table's runs were made: dates, hardware, data source."""
+
+    first: str
+    last: str
+    hardware: str
+    source: str
+
+    @classmethod
+    def of(cls, records: Sequence[Record]) -> Provenance:
+        dates = sorted(r["created"][:10] for r in records)
+        hardware = sorted(
+            {f"{r['environment']['device_name']} ({r['cost']['device']})" for r in records}
+        )
+        return cls(
+            dates[0],
+            dates[-1],
+            " / ".join(hardware),
+            " / ".join(sorted({r["dataset"]["source"] for r in records})),
+        )
+
+    def text(self) -> str:
+        when = self.first if self.first == self.last else f"{self.first} to {self.last}"
+        return f"Runs made {when} on {self.hardware}; data: {self.source}."
+
+
+def table_notes(key: TableKey, table: Sequence[LeaderboardRow]) -> list[str]:
+    """What a table's caption says beside its name: not a published config, and the
+    family's note on its data (a grid coarser than the published one)."""
+    from opbench.data import DATASETS
+
+    notes = [] if table[0].published else ["Not a published config."]
+    if key[0] not in DATASETS:
+        return notes
+    try:
+        note = DATASETS.get(key[0]).table_note(key[1])
+    except ConfigError:  # a config this opbench cannot parse (a newer one's): no note
+        note = None
+    return [*notes, *([note] if note else [])]
 
 
 def render_markdown(
@@ -169,6 +406,7 @@ def render_markdown(
     shifts: Sequence[ShiftRow] = (),
     figures: Mapping[TableKey, EqualAccuracyFigure] | None = None,
     transfers: Sequence[TransferRow] = (),
+    records: Sequence[Record] = (),
 ) -> str:
     """The Markdown leaderboard of ``family``: one table per (config, task, data), then one
     distribution-shift table per (config, task, test config).
@@ -176,7 +414,8 @@ def render_markdown(
     ``rows`` come from :func:`~opbench.results.leaderboard.leaderboard_rows`, ``shifts``
     from :func:`~opbench.results.shift.shift_rows`, ``figures`` (by table) from
     :func:`~opbench.results.solver_plot.equal_accuracy_figures`, ``transfers`` from
-    :func:`~opbench.results.transfer.transfer_rows`; ``date`` (default today, UTC) stamps
+    :func:`~opbench.results.transfer.transfer_rows`; ``records`` (every role) give each
+    table's count of runs tried and its provenance; ``date`` (default today, UTC) stamps
     the "generated from" line.
     """
     family_rows = [row for row in rows if row.family == family]
@@ -184,16 +423,21 @@ def render_markdown(
         raise unknown_name("dataset family", family, {row.family for row in rows})
     date = date or _today()
     n_records = sum(row.n + row.n_diverged for row in family_rows)
+    counts = role_counts(records)
     lines = [
         f"# {family} leaderboard",
         "",
-        f"Generated from {n_records} records on {date.isoformat()}.",
+        f"Generated on {date.isoformat()} from {plural(n_records, 'board record')}.",
+        "",
+        PROTOCOL_TEXT,
+        "",
+        READING_TEXT,
         "",
         "Each row aggregates the seeds of one model, preset, hyperparameter set (hparams) and "
         "budget on one dataset (data fingerprint). Metrics are the mean over test samples, "
-        "then mean ± std over seeds (std needs two seeds); lower is better. Diverged runs are "
-        "counted, not averaged. Costs are means over seeds: training time, batched inference "
-        "time per sample, and speedup over the numerical solver.",
+        "then mean ± std over seeds (std needs two seeds); ↓ marks errors (lower is better), "
+        "↑ scores (higher is better), (value) predicted quantities. Diverged runs are "
+        "counted, not averaged. Costs are means over seeds.",
         "",
         RANKING_TEXT,
         "",
@@ -201,13 +445,15 @@ def render_markdown(
     ]
     tables = group_tables(family_rows)
     for key, table in tables.items():
-        caption = "" if table[0].published else " (not a published config)"
         tested = ranking_label(table[0].tested)
+        mine = [r for r in records if record_table(r) == key]
+        lines += ["", f"## {table_label(key, tables)}", ""]
+        lines += [" ".join(table_notes(key, table))] if table_notes(key, table) else []
         lines += [
             "",
-            f"## {table_label(key, tables)}{caption}",
-            "",
-            f"Primary metric: `{table[0].primary_metric}` ({tested}).",
+            f"Primary metric: `{table[0].primary_metric}` ({tested}). "
+            + (Provenance.of(mine).text() + " " if mine else "")
+            + (runs_text(counts[key]) if key in counts else ""),
             "",
             _table(table),
         ]
@@ -218,7 +464,7 @@ def render_markdown(
     lines += _sections("Distribution shift", SHIFT_TEXT, shift_tables(mine))
     mine = [row for row in transfers if row.family == family]
     lines += _sections("Resolution transfer", TRANSFER_TEXT, transfer_tables(mine))
-    return "\n".join(lines) + "\n"
+    return "\n".join(line for line in lines) + "\n"
 
 
 def curve_text(curve: SolverCurve) -> str:
@@ -234,8 +480,8 @@ def curve_cells(point: SolverPoint) -> dict[str, str]:
     """Column → text of one solver setting (the Markdown and the HTML tables)."""
     return {
         "solver setting": point.name,
-        "ms / sample": _number(1e3 * point.seconds_per_sample, 3),
-        "error": _number(point.error, 3),
+        "ms / sample": number(1e3 * point.seconds_per_sample, 3),
+        "error": number(point.error, 3),
         "on the envelope": "yes" if point.envelope else "no",
     }
 
@@ -282,12 +528,10 @@ def shift_cells(row: ShiftRow) -> dict[str, str]:
         "rank": row.rank_label,
         "model": row.model,
         "preset": row.preset,
-        "in-distribution (mean ± std)": _mean_std(
-            row.in_distribution.mean, row.in_distribution.std
-        ),
-        "shifted (mean ± std)": _mean_std(row.shifted.mean, row.shifted.std),
+        "in-distribution (mean ± std)": mean_std(row.in_distribution.mean, row.in_distribution.std),
+        "shifted (mean ± std)": mean_std(row.shifted.mean, row.shifted.std),
         "shifted 95 % interval": interval_text(row.interval),
-        "shifted ÷ in-distribution": _number(row.ratio, 3),
+        "shifted ÷ in-distribution": number(row.ratio, 3),
         "extrapolated": ", ".join(row.extrapolated) or DASH,
         "seeds": str(row.n),
         "budget": row.budget,
@@ -311,11 +555,11 @@ def transfer_cells(row: TransferRow) -> dict[str, str]:
     return {
         "model": row.model,
         "preset": row.preset,
-        "trained (mean ± std)": _mean_std(row.in_distribution.mean, row.in_distribution.std),
-        "direct (mean ± std)": _mean_std(row.direct.mean, row.direct.std),
-        "yardstick (mean ± std)": _mean_std(row.yardstick.mean, row.yardstick.std),
+        "trained (mean ± std)": mean_std(row.in_distribution.mean, row.in_distribution.std),
+        "direct (mean ± std)": mean_std(row.direct.mean, row.direct.std),
+        "yardstick (mean ± std)": mean_std(row.yardstick.mean, row.yardstick.std),
         "direct vs yardstick": row.verdict,
-        "gap": _number(row.gap, 3),
+        "gap": number(row.gap, 3),
         "not applicable": row.not_applicable or DASH,
         "seeds": str(row.n),
         "budget": row.budget,

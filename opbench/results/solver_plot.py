@@ -1,30 +1,23 @@
 """The board's error-against-time figure per table: the numerical solver's cost–accuracy
 curve with each model as a point (:mod:`opbench.eval.equal_accuracy`).
 
-Drawn with matplotlib as SVG, deterministic for the same records: text stays text
-(``svg.fonttype = none``), the ids are salted with a constant and no date is written. Models
-are told apart by colour and marker in the legend, so no label can overlap a point.
+Drawn with matplotlib as deterministic SVG (:func:`opbench.results.figures.svg_text`).
+Models are told apart by colour and marker in the legend, so no label can overlap a point.
 """
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from opbench.eval.equal_accuracy import SolverCurve
+from opbench.results.figures import MARKERS, SVG_SETTINGS, scale_axis, svg_text
 from opbench.results.leaderboard import LeaderboardRow, Record, TableKey, group_tables
 
-MARKERS = "osD^vP*Xh<>p"
 FIGURE_SUFFIX = "-equal-accuracy.svg"
-SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "opbench", "font.size": 9}
 
 
 @dataclass(frozen=True)
@@ -109,19 +102,13 @@ def _svg(curve: SolverCurve, models: Sequence[ModelPoint]) -> str:
                 label=model.label,
                 zorder=3,
             )
-        ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-        ax.xaxis.set_minor_formatter(NullFormatter())
+        scale_axis(ax, "x")
         ax.set_xlabel(f"time per test sample (ms, {curve.workers} cores)")
         ax.set_ylabel(f"test {curve.metric} (mean over samples)")
         ax.grid(True, which="major", color="#eaeef2")
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
-        buffer = io.StringIO()
-        fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-        plt.close(fig)
-    return buffer.getvalue()
+        return svg_text(fig)
 
 
 def equal_accuracy_figures(

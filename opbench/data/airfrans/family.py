@@ -10,7 +10,7 @@ per simulation per step; validation and test use every node. Scores: :mod:`.scor
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -32,7 +32,7 @@ from opbench.data.airfrans.generate import (
     generate,
 )
 from opbench.data.airfrans.metadata import AirfRANSInfo
-from opbench.data.base import Batch, Benchmark, Split, ValidationReport
+from opbench.data.base import Batch, Benchmark, MetricSense, Split, ValidationReport
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
 from opbench.data.metadata import DatasetInfo, FileInfo
 from opbench.data.streaming import budget_bytes, held_or_streamed
@@ -97,6 +97,15 @@ class AirfRANSFamily:
     info_type = AirfRANSInfo
     generate_options = (*GENERATION_OPTIONS, "seed", "workers")
     numerical_solver = None
+    metric_senses: Mapping[str, MetricSense] = {
+        "spearman_cd": "higher",
+        "spearman_cl": "higher",
+        "cd": "value",
+        "cl": "value",
+    }
+
+    def table_note(self, config: str) -> str | None:
+        return None
 
     def configs(self) -> list[str]:
         return list(CONFIGS)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,7 +23,7 @@ from pydantic import Field
 
 from opbench.config import DataOptions, PositiveFloat, Seed, Size, validated
 from opbench.data import DATASETS
-from opbench.data.base import UNIT_KEY, Benchmark, SolverLadder, ValidationReport
+from opbench.data.base import UNIT_KEY, Benchmark, MetricSense, SolverLadder, ValidationReport
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
 from opbench.data.cfdbench import samples, solvers
 from opbench.data.cfdbench.configs import PUBLISHED_CONFIGS, CFDBenchConfig, parse_config
@@ -172,6 +172,10 @@ class CFDBenchFamily:
     numerical_solver = (
         "the projection solver on coarser cells (generated data, autoregressive task)"
     )
+    metric_senses: Mapping[str, MetricSense] = {}
+
+    def table_note(self, config: str) -> str | None:
+        return None
 
     def configs(self) -> list[str]:
         return list(PUBLISHED_CONFIGS)

@@ -1,0 +1,92 @@
+"""The board's training protocol (opbench converge): pilots, the doubling ladder, the
+promotion of a check run to the next rung's board run, and the evidence in the records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from opbench import protocol
+from opbench.errors import ConfigError
+from opbench.eval import convergence
+from opbench.results.publish import read_published_records
+
+SMALL = {"data": {"n_train": 24, "n_test": 4}}
+
+
+def _protocol(tmp_path: Path, models: list[str]) -> protocol.Protocol:
+    return protocol.Protocol(
+        tables=protocol.tables_of(models, ["condiff:cubic0.1_grid8"]),
+        out=tmp_path / "runs",
+        root=tmp_path / "board",
+        settings=protocol.Settings(
+            lrs=(1e-3, 3e-3), pilot_epochs=1, start_epochs=2, max_doublings=1, seeds=(0, 1)
+        ),
+        overrides=SMALL,
+    )
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(ConfigError, match="must be below --start-epochs"):
+        protocol.Settings(pilot_epochs=50, start_epochs=50)
+    with pytest.raises(ConfigError, match="must start with 0"):
+        protocol.Settings(seeds=(1, 2))
+    with pytest.raises(ConfigError, match="unknown model"):
+        protocol.parse_models(["fon"])
+    assert protocol.parse_models(["lsm:small32", "fno"]) == [("lsm", "small32"), ("fno", "small")]
+
+
+def test_the_schedule_ends_at_lr0_over_100() -> None:
+    assert protocol.GAMMA ** len(protocol.MILESTONES) == pytest.approx(convergence.MIN_LR_FLOOR)
+
+
+def test_a_failed_doubling_check_climbs_a_rung_without_repeating_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every doubling check fails (threshold below any improvement): pilots, seed 0 at 2
+    epochs and its check at 4; the check becomes the 4-epoch board run, checked at 8; then
+    the ladder ends, not converged. The fitted baseline runs its seeds."""
+    monkeypatch.setattr(
+        protocol,
+        "doubling_check",
+        lambda best, check, run_id, epochs: convergence.DoublingCheck(
+            check_run_id=run_id,
+            check_epochs=epochs,
+            relative_improvement=(best - check) / best,
+            threshold=-1.0,
+            passed=False,
+        ),
+    )
+    runner = _protocol(tmp_path, ["deeponet", "mean"])
+    statuses: list[list[protocol.Status]] = []
+    outcomes = protocol.drive(runner, 1, lambda outcome, s: statuses.append(s))
+    assert all(o.status == "ok" for o in outcomes)
+    assert len(outcomes) == 2 + 2 + 1 + 2  # pilots, board@2 and check@4, check@8, mean seeds
+    records = read_published_records(runner.root)
+    deeponet = sorted(
+        (r["role"], r["train"]["budget"]["epochs"], r["train"]["seed"], r["run_id"])
+        for r in records
+        if r["model"]["name"] == "deeponet"
+    )
+    assert [row[:3] for row in deeponet] == [
+        ("board", 2, 0),
+        ("board", 4, 0),
+        ("check", 4, 0),
+        ("check", 8, 0),
+        ("pilot", 1, 0),
+        ("pilot", 1, 0),
+    ]
+    promoted = next(r for r in records if r["run_id"] == f"{deeponet[2][3]}-board")
+    assert promoted["role"] == "board"
+    assert promoted["convergence"]["doubling"]["check_run_id"] == deeponet[3][3]
+    first = next(r for r in records if r["run_id"] == deeponet[0][3])
+    assert first["convergence"]["doubling"]["check_run_id"] == deeponet[2][3]
+    assert first["convergence"]["converged"] is False
+    assert first["convergence"]["plateau"]["window_epochs"] == 10
+    final = {s.table.model: s.state for s in statuses[-1]}
+    assert final == {"deeponet": "not converged at the last rung", "mean": "fitted: done"}
+    assert sum(r["model"]["name"] == "mean" for r in records) == 2
+
+    again = protocol.drive(runner, 1, lambda outcome, s: None)
+    assert again == []  # everything is recorded: a restart runs nothing
