@@ -256,10 +256,13 @@ def run(
         ),
     ] = False,
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    board: Annotated[
+        Path, typer.Option(help="the published leaderboard to compare the run with")
+    ] = Path("leaderboards"),
 ) -> None:
     """Train MODEL on DATASET, score it on the test split once, and write a run record."""
     from opbench import run as library
-    from opbench.report import results_table
+    from opbench.report import board_comparison, files_written, results_table
 
     if resume is not None:
         result = library.resume(resume, progress=not quiet)
@@ -285,7 +288,13 @@ def run(
         result = library.run(spec, out, progress=not quiet)
     if result.record is not None:  # rank 0 (or the only process)
         console.print(results_table(result.record))
-        console.print(f"record: {result.run_dir / 'record.json'}")
+        console.print(
+            f"wrote in {result.run_dir}: {', '.join(files_written(result.record))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        for line in board_comparison(result.record, board):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
 @app.command("timing-pass")

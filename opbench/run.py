@@ -415,11 +415,14 @@ def write(
     primary = benchmark.task.primary_metric
     kept = {"config": CONFIG_FILE, "dataset": DATASET_FILE, "checkpoint": f"checkpoints/{BEST}"}
     files = {key: name for key, name in kept.items() if (run_dir / name).is_file()}
-    files["loss_curve"] = outputs.write_loss_curve(run_dir, result.history, primary)
+    if (curve := outputs.write_loss_curve(run_dir, result.history, primary)) is not None:
+        files["loss_curve"] = curve
     if scored is not None:
-        predictions = scored.test["test"].predictions
-        files["predictions"] = outputs.write_predictions(run_dir, benchmark, predictions)
-        if (samples := outputs.write_samples_plot(run_dir, benchmark, predictions)) is not None:
+        test = scored.test["test"]
+        files["predictions"] = outputs.write_predictions(run_dir, benchmark, test, spec.model)
+        if (
+            samples := outputs.write_samples_plot(run_dir, benchmark, test, spec.model)
+        ) is not None:
             files["samples"] = samples
     rollout = _rollout_section(run_dir, benchmark, scored, files)
     params = count_parameters(prepared.surrogate)

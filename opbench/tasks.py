@@ -60,6 +60,12 @@ class TaskSpec(BaseModel):
         axes_order: ``xy`` when array axis 0 is x, ``yx`` when it is y (CFDBench frames).
         plot_window: (x_min, x_max, y_min, y_max) of the scatter plots of point clouds with
             raw positions ``pos``.
+        field_units: units of the input and output fields (UDUNITS strings, ``1`` for a
+            dimensionless field), written into ``predictions.nc``.
+        grid_extent: grid layouts: (x of the first point, x of the last, y of the first,
+            y of the last), in ``coordinate_units``; ``None`` where the domain varies per
+            sample (CFDBench cases), and then points are numbered.
+        coordinate_units: units of ``grid_extent``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
@@ -79,6 +85,9 @@ class TaskSpec(BaseModel):
     plotted_inputs: tuple[str, ...] | None = None
     axes_order: Literal["xy", "yx"] = "xy"
     plot_window: Box | None = None
+    field_units: dict[str, str] = Field(default_factory=dict)
+    grid_extent: Box | None = None
+    coordinate_units: str | None = None
 
     @model_validator(mode="before")
     @classmethod

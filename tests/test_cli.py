@@ -6,6 +6,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+import xarray as xr
 from typer.testing import CliRunner
 
 from opbench import run as runner
@@ -94,6 +95,8 @@ def test_generate_run_leaderboard(data_root, tmp_path):
         )
         assert result.exit_code == 0, result.output
         assert "rel_l2" in result.output
+        assert "wrote in " in result.output and "predictions.nc" in result.output
+        assert "The board (" in result.output and "This run: rel_l2" in result.output
     records = sorted(runs.glob("*/record.json"))
     assert len(records) == 2
     record = read_record(next(p for p in records if "-fno-" in str(p))).to_json()
@@ -126,6 +129,24 @@ def test_generate_run_leaderboard(data_root, tmp_path):
         "config.json",
     ):
         assert (runs / run_dir / name).is_file(), name
+    assert set(record["files"].values()) == {
+        "checkpoints/best.safetensors",
+        "loss_curve.png",
+        "samples.png",
+        "predictions.nc",
+        "config.json",
+        "dataset.json",
+    }
+    assert record["train"]["history"][-1]["epoch"] == 2  # epochs count from 1, as the CLI
+    assert record["convergence"]["plateau"]["window_epochs"] == 10
+    with xr.open_dataset(runs / run_dir / "predictions.nc", engine="h5netcdf") as predictions:
+        assert predictions["prediction_u"].dims == ("sample", "x", "y")
+        assert predictions["target_u"].attrs["units"] == "1"
+        assert {"input_k", "input_f", "rel_l2"} <= set(predictions.data_vars)
+        assert predictions["x"].values[0] == pytest.approx(1 / (predictions.sizes["x"] + 1))
+        assert predictions.attrs["model"] == "fno"
+    fitted = read_record(next(p for p in records if "-mean-" in str(p)))
+    assert "loss_curve" not in fitted.files and fitted.convergence is None
 
     out = tmp_path / "board"
     result = invoke("leaderboard", "--runs", runs, "--root", out)

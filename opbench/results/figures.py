@@ -23,11 +23,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from opbench.results.leaderboard import COUNTED_STATUSES, LeaderboardRow, Record, Stat
+from opbench.results.plots import scale_axis
 
 MARKERS = "osD^vP*Xh<>p"
 SVG_SETTINGS = {"svg.fonttype": "none", "svg.hashsalt": "opbench", "font.size": 9}
@@ -41,23 +40,6 @@ def svg_text(fig: Figure) -> str:
     plt.close(fig)
     text = buffer.getvalue()
     return re.sub(r"\s*<metadata>.*?</metadata>", "", text[text.index("<svg") :], flags=re.S)
-
-
-def scale_axis(ax: Axes, which: str) -> None:
-    """Set the ``x`` or ``y`` axis of ``ax`` from its data: log, with ticks at 1, 2 and 5 ×
-    10ⁿ labelled as plain numbers (``0.002``, ``5e+04``) and unlabelled minor ticks, so
-    that no two tick labels overlap; or linear where the data span less than a factor 5
-    (a log axis would label at most one tick there)."""
-    axis = getattr(ax, f"{which}axis")
-    lo, hi = axis.get_data_interval()
-    if lo > 0 and hi / lo < 5:
-        getattr(ax, f"set_{which}scale")("linear")
-        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.4g}"))
-        return
-    getattr(ax, f"set_{which}scale")("log")
-    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
-    axis.set_minor_formatter(NullFormatter())
 
 
 def row_label(row: LeaderboardRow, rows: Sequence[LeaderboardRow]) -> str:

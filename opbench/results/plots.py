@@ -11,6 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 from torch import Tensor
 
 from opbench.io import atomic_path
@@ -22,26 +24,54 @@ def _save(fig: plt.Figure, path: Path) -> None:
     plt.close(fig)
 
 
+def scale_axis(ax: Axes, which: str) -> None:
+    """Set the ``x`` or ``y`` axis of ``ax`` from its data: log, with ticks at 1, 2 and 5 ×
+    10ⁿ labelled as plain numbers (``0.002``, ``5e+04``) and unlabelled minor ticks, so
+    that no two tick labels overlap; or linear where the data span less than a factor 5
+    (a log axis would label at most one tick there)."""
+    axis = getattr(ax, f"{which}axis")
+    lo, hi = axis.get_data_interval()
+    if lo > 0 and hi / lo < 5:
+        getattr(ax, f"set_{which}scale")("linear")
+        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.4g}"))
+        return
+    getattr(ax, f"set_{which}scale")("log")
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
 def plot_loss_curve(history: Sequence[dict[str, Any]], path: Path, metric: str) -> None:
-    """Training loss and validation metric per epoch (log scale), best epoch marked."""
-    epochs = [h["epoch"] for h in history]
-    fig, ax = plt.subplots(figsize=(6, 4))
-    train = [
-        (e, h["train_loss"])
-        for e, h in zip(epochs, history, strict=True)
-        if h["train_loss"] is not None
-    ]
-    val = [(e, h["val"]) for e, h in zip(epochs, history, strict=True) if h["val"] is not None]
+    """Training loss (normalised units, left axis) and validation metric (physical units,
+    right axis) per epoch, both on log scales, the kept (best) epoch marked. Epochs are
+    numbered as the CLI and the record number them (1 … E)."""
+    fig, loss_ax = plt.subplots(figsize=(6.4, 4), layout="constrained")
+    val_ax = loss_ax.twinx()
+    train = [(h["epoch"], h["train_loss"]) for h in history if h["train_loss"] is not None]
+    val = [(h["epoch"], h["val"]) for h in history if h["val"] is not None]
+    handles = []
     if train:
-        ax.plot(*zip(*train, strict=True), marker=".", label="train loss (normalised units)")
+        handles += loss_ax.plot(
+            *zip(*train, strict=True), marker=".", color="C0", label="training loss"
+        )
     if val:
-        ax.plot(*zip(*val, strict=True), marker=".", label=f"validation {metric}")
+        handles += val_ax.plot(
+            *zip(*val, strict=True), marker=".", color="C1", label=f"validation {metric}"
+        )
         best_epoch, _ = min(val, key=lambda item: item[1])
-        ax.axvline(best_epoch, color="grey", linestyle=":", label=f"best epoch {best_epoch}")
-    ax.set_yscale("log")
-    ax.set_xlabel("epoch")
-    ax.legend()
-    ax.grid(alpha=0.3)
+        handles.append(
+            loss_ax.axvline(
+                best_epoch, color="grey", linestyle=":", label=f"kept: epoch {best_epoch}"
+            )
+        )
+    scale_axis(loss_ax, "y")
+    scale_axis(val_ax, "y")
+    loss_ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    loss_ax.set_xlabel("epoch")
+    loss_ax.set_ylabel("training loss (normalised units)", color="C0")
+    val_ax.set_ylabel(f"validation {metric} (physical units)", color="C1")
+    loss_ax.grid(alpha=0.3)
+    loss_ax.legend(handles=handles, loc="upper right")
     _save(fig, path)
 
 
@@ -53,15 +83,21 @@ def plot_samples(
     output_names: Sequence[str],
     path: Path,
     titles: Sequence[str],
+    title: str,
     axes_order: str = "xy",
 ) -> None:
-    """One row per sample: each input channel, then target, prediction and error of each
-    output channel; target and prediction share colour limits, the error map is symmetric.
+    """One row per sample (``titles`` label the rows, ``title`` the figure): each input
+    channel, then target, prediction and error of each output channel; target and
+    prediction share colour limits, the error map is symmetric. The layout engine keeps
+    each colour bar beside its own panel.
     Arrays are indexed [i, j] with i along x (``axes_order="xy"``, ConDiff) or along y
     (``"yx"``, CFDBench frames), drawn with x to the right and y up."""
     n = inputs.shape[0]
     columns = len(input_names) + 3 * len(output_names)
-    fig, axes = plt.subplots(n, columns, figsize=(2.3 * columns, 2.3 * n), squeeze=False)
+    fig, axes = plt.subplots(
+        n, columns, figsize=(2.6 * columns, 2.4 * n + 0.4), squeeze=False, layout="constrained"
+    )
+    fig.suptitle(title, fontsize=10)
     for row in range(n):
         panels = [(name, inputs[row, c], "viridis", None) for c, name in enumerate(input_names)]
         for c, name in enumerate(output_names):
@@ -85,7 +121,7 @@ def plot_samples(
                 vmin=vmin,
                 vmax=vmax,
             )
-            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+            fig.colorbar(shown, ax=ax, shrink=0.85)
             ax.set_xticks([])
             ax.set_yticks([])
             ax.set_title(label if row == 0 else "", fontsize=8)
@@ -126,14 +162,21 @@ def plot_point_samples(
     output_names: Sequence[str],
     path: Path,
     window: Sequence[float],
+    title: str,
 ) -> None:
     """Point clouds (AirfRANS): one row per output field of the first test sample, showing
-    target, prediction and error at the nodes inside ``window`` = (x0, x1, y0, y1)."""
+    target, prediction and error at the nodes inside ``window`` = (x0, x1, y0, y1);
+    ``title`` names the figure."""
     keep = valid.bool()
     x, y = (positions[c][keep].numpy() for c in (0, 1))
     fig, axes = plt.subplots(
-        len(output_names), 3, figsize=(12, 2.6 * len(output_names)), squeeze=False
+        len(output_names),
+        3,
+        figsize=(12, 2.6 * len(output_names) + 0.4),
+        squeeze=False,
+        layout="constrained",
     )
+    fig.suptitle(title, fontsize=10)
     for row, name in enumerate(output_names):
         target = targets[row][keep].numpy()
         prediction = predictions[row][keep].numpy()
@@ -148,7 +191,7 @@ def plot_point_samples(
         for col, (label, values, cmap, (vmin, vmax)) in enumerate(panels):
             ax = axes[row, col]
             shown = ax.scatter(x, y, c=values, s=1.5, cmap=cmap, vmin=vmin, vmax=vmax)
-            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04)
+            fig.colorbar(shown, ax=ax, shrink=0.85)
             ax.set_xlim(window[0], window[1])
             ax.set_ylim(window[2], window[3])
             ax.set_aspect("equal")

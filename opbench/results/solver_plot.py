@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 
 from opbench.eval.equal_accuracy import SolverCurve
-from opbench.results.figures import MARKERS, SVG_SETTINGS, scale_axis, svg_text
+from opbench.results.figures import MARKERS, SVG_SETTINGS, svg_text
 from opbench.results.leaderboard import LeaderboardRow, Record, TableKey, group_tables
+from opbench.results.plots import scale_axis
 
 FIGURE_SUFFIX = "-equal-accuracy.svg"
 

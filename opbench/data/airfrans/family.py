@@ -245,6 +245,19 @@ def _benchmark(
         metrics=("mse", *metrics),
         primary_metric="vol_mse",
         coordinate_fields=("x", "y", "distance", "n_x", "n_y"),
+        field_units={
+            "x": "m",
+            "y": "m",
+            "u_inf_cos": "m s-1",
+            "u_inf_sin": "m s-1",
+            "distance": "m",
+            "n_x": "1",
+            "n_y": "1",
+            "u": "m s-1",
+            "v": "m s-1",
+            "p": "m2 s-2",  # AirfRANS stores the kinematic pressure p/ρ
+            "nut": "m2 s-1",
+        },
         bounding_box=(-2.0, 4.0, -1.5, 1.5),
         plot_window=(-0.4, 1.6, -0.5, 0.5),
     )

@@ -150,6 +150,27 @@ def _relative_divergence(case: CaseFrames) -> float:
     return float(divergence(frames, batch).mean()) * min(case.spacing) / speed
 
 
+FIELD_UNITS = {
+    "u": "m s-1",
+    "v": "m s-1",
+    "mask": "1",
+    "vel_top": "m s-1",
+    "vel_in": "m s-1",
+    "velocity": "m s-1",
+    "density": "kg m-3",
+    "viscosity": "Pa s",
+    "height": "m",
+    "width": "m",
+    "center_x": "m",
+    "center_y": "m",
+    "radius": "m",
+    "t": "s",
+    "x": "m",
+    "y": "m",
+}
+"""Units of CFDBench's fields and case parameters (SI; the viscosity is dynamic)."""
+
+
 class CFDBenchFamily:
     """CFDBench (Luo, Chen & Zhang 2023): cavity, tube, dam and cylinder flows."""
 
@@ -489,6 +510,7 @@ def _autoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
         primary_metric="nmse",
         axes_order="yx",
         plotted_inputs=("u", "v", "mask"),
+        field_units=FIELD_UNITS,
     )
     return Benchmark(
         family="cfdbench",
@@ -584,6 +606,7 @@ def _nonautoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
         frame_shape=cases.shape,
         axes_order="yx",
         plotted_inputs=(),
+        field_units=FIELD_UNITS,
     )
     return Benchmark(
         family="cfdbench",

@@ -238,6 +238,7 @@ class ConDiffFamily:
 
     def task_spec(self, config: ConDiffConfig) -> TaskSpec:
         """The ``steady`` TaskSpec of ``config``."""
+        h = 1 / (config.grid + 1)
         return TaskSpec(
             name="steady",
             layout="grid",
@@ -248,6 +249,9 @@ class ConDiffFamily:
             boundary="zero-dirichlet",
             metrics=("rel_l2", "mse", "max_err", "residual"),
             primary_metric="rel_l2",
+            field_units={"k": "1", "f": "1", "u": "1"},  # the problem is dimensionless
+            grid_extent=(h, 1 - h, h, 1 - h),  # interior vertices of the unit square
+            coordinate_units="1",
         )
 
     def generate(self, config: str, root: Path, **options: Any) -> GenerationReport:
