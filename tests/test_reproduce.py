@@ -2,10 +2,12 @@
 
 import csv
 import math
+import os
 
 import pytest
 import torch
 
+import opbench.reproduce as reproduce_module
 from opbench.config import BudgetName, merge
 from opbench.data import DATASETS
 from opbench.errors import ConfigError
@@ -245,3 +247,10 @@ def test_nmse_loss_closed_form():
     assert one.item() == pytest.approx(0.5 / 2.5)
     assert one.item() == pytest.approx(nmse(prediction[:1], target[:1]).item())
     assert loss(target, target).item() == 0.0
+
+
+def test_a_gpu_reproduction_runs_every_run_at_once(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert reproduce_module.concurrent_runs("cuda", 18) == 16
+    assert reproduce_module.concurrent_runs("cuda", 6) == 6
+    assert reproduce_module.concurrent_runs("cpu", 18) == 16

@@ -87,7 +87,8 @@ REPRODUCTION = register(
                 generate={"n_train": 1000, "n_test": 200},
                 description="both configs, every sample of the files (1000 / 200 when "
                 "generated), the full 400-epoch recipe without a cap (hours per seed on a "
-                "CPU: a GPU job)",
+                "CPU: a GPU job; with --device cuda all runs share one GPU at once). No bf16 "
+                "mixed precision: the recipe trained in float64, and opbench keeps float32",
             ),
         },
         has_published_data=has_published_data,
