@@ -192,7 +192,7 @@ def test_markdown_rows_and_header() -> None:
         line.startswith("Primary metric: `rel_l2` (ranked by mean, untested).") for line in lines
     )
     deeponet = next(row for row in table if row[1] == "deeponet")
-    assert deeponet[0] == "3" and deeponet[2] == "0.5000"  # one seed: no std
+    assert deeponet[0] == "–" and deeponet[2] == "0.5000"  # one seed: no std, not ranked
     lsm = next(row for row in table if row[1] == "lsm")
     assert lsm[0] == "–"  # diverged only: not ranked
     assert lsm[2:4] == ["—", "—"] and lsm[6] == "0 (+1 diverged)"
@@ -248,8 +248,9 @@ def test_rows_without_convergence_evidence_are_listed_but_not_ranked() -> None:
     records = [make_record("fno", s, 0.1, converged=False) for s in range(3)]
     records += [make_record("unet", s, 0.2) for s in range(3)]
     records += [make_record("deeponet", s, 0.05, converged=None) for s in range(3)]
-    records.append(make_record("mean", 0, 1.0, epochs=0, converged=None))
-    records[-1]["train"]["epochs_run"] = 0
+    for seed in range(3):
+        records.append(make_record("mean", seed, 1.0, epochs=0, converged=None))
+        records[-1]["train"]["epochs_run"] = 0
     rows = leaderboard_rows(board(*records))
     assert [(r.model, r.rank_label, r.convergence) for r in rows] == [
         ("unet", "1", "converged"),
@@ -355,8 +356,16 @@ def test_rows_within_noise_share_a_rank() -> None:
     assert ["1=", "fno"] in [row[:2] for row in table]
 
 
+def test_fewer_than_three_seeds_are_not_ranked() -> None:
+    records = [make_record("fno", s, 0.1) for s in range(2)]
+    records += [make_record("unet", s, 0.2) for s in range(3)]
+    rows = leaderboard_rows(board(*records))
+    assert [(r.model, r.rank_label) for r in rows] == [("unet", "1"), ("fno", "–")]
+
+
 def test_a_table_with_a_version_1_row_is_ranked_by_mean_untested() -> None:
-    records = [*_tested({"fno": 0.1, "unet": 0.2}), make_record("deeponet", 0, 0.15)]
+    records = [*_tested({"fno": 0.1, "unet": 0.2})]
+    records += [make_record("deeponet", s, 0.15) for s in range(3)]
     rows = leaderboard_rows(board(*records))
     assert [(r.model, r.rank, r.tested, r.interval) for r in rows] == [
         ("fno", 1, False, None),

@@ -191,9 +191,10 @@ def test_one_sortable_table_per_dataset_in_sorted_order() -> None:
         "hparams",
         "records",
     ]
-    # Rows in rank order (lsm, diverged only, is not ranked), numbers formatted like the
+    # Ranked rows (three converged seeds) first, then the others (one seed; lsm diverged
+    # only) by mean, with rank –; numbers formatted like the
     # Markdown leaderboard, raw values for sorting.
-    assert _models(section) == ["linear", "fno", "unet", "deeponet", "mean", "lsm"]
+    assert _models(section) == ["fno", "unet", "linear", "deeponet", "mean", "lsm"]
     assert '<td class="num" data-value="0.12">0.1200 ± 0.020</td>' in section
     assert '<td class="num" data-value="250000">250,000</td>' in section
     assert '<td class="num" data-value="">–</td>' in section  # lsm: rank –
@@ -255,8 +256,9 @@ def test_cost_figure_shows_each_row_with_a_mean_and_a_positive_cost() -> None:
     section = _section(_page(), MAIN)
     cost = _figure(section, "cost")
     assert cost is not None and "<svg" in cost
-    for label in ("fno", "unet", "deeponet", "linear"):  # linear: no parameters, but timed
-        assert f">{label}</text>" in cost or f"> {label}</text>" in cost, label
+    labels = ["fno", "unet", "deeponet (not ranked)", "linear (not ranked)"]
+    for label in labels:  # linear: no parameters, but timed
+        assert f">{label}</text>" in cost, label
     assert ">mean</text>" not in cost  # no parameters and no inference time
     assert "lsm" not in cost  # diverged: no mean
     assert "trainable parameters" in cost and "inference time per sample (ms)" in cost
@@ -269,7 +271,7 @@ def test_rollout_figure_only_for_tables_with_rollout_records() -> None:
     rollout = _figure(_section(page, "cfdbench-cavity-rollout"), "rollout")
     assert rollout is not None
     assert ">rollout step</text>" in rollout
-    assert ">fno</text>" in rollout and ">unet</text>" in rollout
+    assert ">fno (not ranked)</text>" in rollout and ">unet (not ranked)</text>" in rollout
 
 
 def test_mean_rollout_curve_skips_missing_steps() -> None:

@@ -18,8 +18,9 @@ learning-rate pilots and doubling checks, :mod:`opbench.protocol`) are counted p
 Convergence: a trained row is *converged* when each of its counted runs passed its
 plateau check and carries its model's passed doubling check
 (:mod:`opbench.eval.convergence`); fitted baselines need no evidence. A trained row
-without that evidence is *not converged* and is not ranked: it is listed after the ranked
-rows, with a rank of "–".
+without that evidence is *not converged* and is not ranked; nor is a row with fewer than
+three counted seeds. Rows that are not ranked are listed after the ranked rows, with a rank
+of "–".
 
 Ranks, within a table, among the rows that may be ranked: where every such row's runs carry their
 per-sample test errors (version-2 records) on the same data fingerprint, a row's rank is
@@ -47,6 +48,9 @@ from opbench.io import stable_hash
 COUNTED_STATUSES = ("ok", "budget")
 RANKED_CONVERGENCE = ("converged", "fitted")
 """Row convergence states that may be ranked."""
+MIN_RANKED_SEEDS = 3
+"""A row is ranked only with at least this many counted seeds (a one-seed table, such as
+the Poisson table, is shown unranked)."""
 """Statuses whose runs count as seeds of a row (``diverged`` runs are only counted)."""
 
 Record = dict[str, Any]
@@ -151,8 +155,9 @@ class LeaderboardRow:
 
     @property
     def ranked(self) -> bool:
-        """Whether the row may be ranked: converged, or a fitted baseline."""
-        return self.convergence in RANKED_CONVERGENCE
+        """Whether the row may be ranked: converged (or a fitted baseline) and at least
+        :data:`MIN_RANKED_SEEDS` counted seeds."""
+        return self.convergence in RANKED_CONVERGENCE and self.n >= MIN_RANKED_SEEDS
 
     @property
     def primary(self) -> Stat:

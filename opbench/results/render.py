@@ -152,6 +152,9 @@ SENSE_TIPS: dict[str, str] = {
 }
 
 
+UNRANKED_TIP = "– : not ranked (not converged, or fewer than 3 seeds)"
+
+
 def convergence_text(row: LeaderboardRow) -> str:
     """The convergence column: the verdict, then both checks' figures
     (:mod:`opbench.eval.convergence`): ``converged: plateau 3/3 (≤ 0.40 %), 2× budget
@@ -204,9 +207,9 @@ def board_columns(rows: Sequence[LeaderboardRow]) -> list[Column]:
         )
 
     rank_tip = (
-        f"1 + rows significantly better by {primary} (2= : shared); – : not ranked"
+        f"1 + rows significantly better by {primary} (2= : shared); {UNRANKED_TIP}"
         if first.tested
-        else f"position by {primary} mean (untested); – : not ranked"
+        else f"position by {primary} mean (untested); {UNRANKED_TIP}"
     )
     return [
         Column("rank", rank_tip, lambda r: r.rank_label, lambda r: r.rank if r.ranked else None),
@@ -340,8 +343,9 @@ PROTOCOL_TEXT = (
     "Checkpoints are chosen on validation; each run scores the test split once. A row is "
     "“converged” when each of its runs improved validation by less than 1 % over its last "
     "max(10 epochs, 20 %) at the minimum rate (plateau) and its doubling check passed; a row "
-    "without that evidence says “not converged” and is not ranked (rank –). The fitted "
-    "baselines (mean, linear, identity) are solved in closed form and need no evidence."
+    "without that evidence says “not converged” and is not ranked (rank –); nor is a row "
+    "with fewer than three seeds. The fitted baselines (mean, linear, identity) are solved "
+    "in closed form and need no evidence."
 )
 """How the board's rows were trained and when they count as converged."""
 
