@@ -28,10 +28,10 @@ def scale_axis(ax: Axes, which: str) -> None:
     """Set the ``x`` or ``y`` axis of ``ax`` from its data: log, with ticks at 1, 2 and 5 ×
     10ⁿ labelled as plain numbers (``0.002``, ``5e+04``) and unlabelled minor ticks, so
     that no two tick labels overlap; or linear where the data span less than a factor 5
-    (a log axis would label at most one tick there)."""
+    (a log axis would label at most one tick there) or are not all positive."""
     axis = getattr(ax, f"{which}axis")
     lo, hi = axis.get_data_interval()
-    if lo > 0 and hi / lo < 5:
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo > 0) or hi / lo < 5:
         getattr(ax, f"set_{which}scale")("linear")
         axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.4g}"))
         return
