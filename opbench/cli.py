@@ -302,12 +302,16 @@ def run(
 def timing_pass(
     runs: Annotated[Path, typer.Argument(help="RUNS: a run directory or a directory of runs")],
     redo: Annotated[bool, typer.Option(help="time again runs timed before")] = False,
+    root: Annotated[
+        Path | None,
+        typer.Option(help="a leaderboard whose published copies of these runs get the timing"),
+    ] = None,
 ) -> None:
     """Time finished runs on an idle machine and place them on their family's solver curve
     (the speedup at equal accuracy, written into each record)."""
     from opbench.timing_pass import timing_pass as library
 
-    for run_dir, result in library(runs, redo=redo):
+    for run_dir, result in library(runs, redo=redo, root=root):
         if isinstance(result, str):
             console.print(f"{run_dir.name}: {result}", highlight=False)
         else:

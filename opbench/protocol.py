@@ -325,7 +325,7 @@ class RecordIndex:
         evidence = Convergence.model_validate(record.get("convergence") or {})
         updated = evidence.with_doubling(doubling).model_dump(mode="json")
         if record.get("convergence") != updated:
-            publish.update_convergence(self.root, record["run_id"], updated)
+            publish.update_sections(self.root, record["run_id"], {"convergence": updated})
             record["convergence"] = updated
 
 

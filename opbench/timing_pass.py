@@ -25,6 +25,8 @@ from opbench.data import DATASETS
 from opbench.errors import ConfigError
 from opbench.eval import timing
 from opbench.eval.solver_curve import place_model
+from opbench.results import publish
+from opbench.results.publish import RECORDS_DIR
 from opbench.results.record import RECORD_NAME, Record, read_record, write_record
 from opbench.run import prepare, read_spec
 from opbench.train.trainer import BEST
@@ -69,10 +71,13 @@ def finished_runs(runs: Path) -> Iterator[Path]:
             yield child
 
 
-def timing_pass(runs: Path, redo: bool = False) -> list[tuple[Path, Record | str]]:
+def timing_pass(
+    runs: Path, redo: bool = False, root: Path | None = None
+) -> list[tuple[Path, Record | str]]:
     """Time every finished run under ``runs`` whose family has a solver ladder and whose
     record has no timing-pass section yet (all of them with ``redo``); returns each run
-    with its new record, or why it was left alone."""
+    with its new record, or why it was left alone. With ``root`` (a leaderboard), the
+    published copies of the timed runs get the new section too (:func:`publish_timing`)."""
     results: list[tuple[Path, Record | str]] = []
     measured: set[str] = set()  # data fingerprints whose curve this pass measured
     for run_dir in finished_runs(runs):
@@ -83,8 +88,26 @@ def timing_pass(runs: Path, redo: bool = False) -> list[tuple[Path, Record | str
             continue
         fingerprint = record.dataset.fingerprint
         try:
-            results.append((run_dir, time_run(run_dir, fingerprint not in measured)))
+            timed = time_run(run_dir, fingerprint not in measured)
             measured.add(fingerprint)
+            if root is not None:
+                publish_timing(timed, root)
+            results.append((run_dir, timed))
         except ConfigError as error:
             results.append((run_dir, str(error)))
     return results
+
+
+def publish_timing(timed: Record, root: Path) -> list[Path]:
+    """Write the timing pass's ``equal_accuracy`` section into the copies of ``timed`` that
+    the leaderboard under ``root`` publishes: the record itself and, for a check run that
+    the protocol also published as the next rung's board run, that copy
+    (``<run id>-board``, :mod:`opbench.protocol`)."""
+    section = {"equal_accuracy": timed.equal_accuracy.model_dump(mode="json")}
+    copies = (timed.run_id, f"{timed.run_id}-board")
+    directory = Path(root) / RECORDS_DIR
+    return [
+        publish.update_sections(root, run_id, section)
+        for run_id in copies
+        if (directory / f"{run_id}.json").is_file()
+    ]

@@ -11,10 +11,11 @@ import pytest
 from test_leaderboard import board
 from test_record import make_record
 
+from opbench.config import Role
 from opbench.data import DATASETS
 from opbench.data.condiff import fv, solvers
 from opbench.data.condiff.family import ConDiffOptions
-from opbench.errors import ConfigError
+from opbench.errors import ConfigError, DataError
 from opbench.eval import solver_curve as curves
 from opbench.eval.equal_accuracy import (
     SolverCurve,
@@ -24,7 +25,13 @@ from opbench.eval.equal_accuracy import (
     solver_seconds_at,
 )
 from opbench.results.leaderboard import leaderboard_rows
-from opbench.results.publish import publish, render_published, stale_files
+from opbench.results.publish import (
+    add_records,
+    publish,
+    render_published,
+    stale_files,
+    update_sections,
+)
 from opbench.results.record import read_record
 from opbench.results.render import equal_accuracy_text
 from opbench.results.solver_plot import FIGURE_SUFFIX
@@ -266,3 +273,28 @@ def test_a_timing_pass_times_finished_runs_once(tmp_path):
     assert section.model_error == record.metrics["test"]["rel_l2"].mean
     assert read_record(run_dir / "record.json").equal_accuracy == section
     assert timing_pass(tmp_path) == [(run_dir, "timed before")]
+
+
+def test_a_timing_pass_updates_the_published_copies(tmp_path):
+    spec = resolve(
+        "linear",
+        "condiff",
+        config="cubic0.1_grid8",
+        overrides={"data": {"n_train": 8, "n_test": 6}},
+    )
+    runs, root = tmp_path / "runs", tmp_path / "board"
+    spec = spec.model_copy(update={"role": Role.check})
+    record = run_spec(spec, runs, progress=False).record.to_json()
+    promoted = {
+        **record,
+        "run_id": f"{record['run_id']}-board",
+        "role": "board",
+    }  # the protocol's copy
+    add_records([record, promoted], root)
+    ((_, timed),) = timing_pass(runs, root=root)
+    for run_id in (record["run_id"], promoted["run_id"]):
+        published = read_record(root / "records" / f"{run_id}.json")
+        assert published.equal_accuracy == timed.equal_accuracy
+        assert published.metrics == timed.metrics  # nothing else changes
+    with pytest.raises(DataError, match="cannot change once published"):
+        update_sections(root, record["run_id"], {"metrics": {}})

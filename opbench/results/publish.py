@@ -179,14 +179,23 @@ def add_records(records: Sequence[Record], root: Path = DEFAULT_ROOT) -> list[Pa
     return [directory / f"{record['run_id']}.json" for record in records]
 
 
-def update_convergence(root: Path, run_id: str, convergence: dict[str, Any]) -> Path:
-    """Set the ``convergence`` section of the published record ``run_id`` (the protocol
-    attaches a model's doubling check once its check run has finished); nothing else of
-    the record changes. The updated record is validated before it is written."""
+UPDATABLE_SECTIONS = ("convergence", "equal_accuracy")
+"""Record sections that may change after a record is published: the convergence evidence
+(the protocol attaches a model's doubling check once its check run has finished) and the
+solver comparison (a timing pass times the run again on an idle machine)."""
+
+
+def update_sections(root: Path, run_id: str, sections: dict[str, Any]) -> Path:
+    """Set ``sections`` (names in :data:`UPDATABLE_SECTIONS`) of the published record
+    ``run_id``; nothing else of the record changes. The updated record is validated
+    before it is written."""
+    unknown = set(sections) - set(UPDATABLE_SECTIONS)
+    if unknown:
+        raise DataError(f"record sections {sorted(unknown)} cannot change once published")
     path = Path(root) / RECORDS_DIR / f"{run_id}.json"
     with locked(root):
-        record = read_record(path).model_copy(update={"convergence": None}).to_json()
-        updated = validate_record({**record, "convergence": convergence}, source=str(path))
+        record = read_record(path).to_json()
+        updated = validate_record({**record, **sections}, source=str(path))
         write_json_atomic(path, updated.to_json())
     return path
 
