@@ -11,7 +11,7 @@ from rich.table import Table
 from opbench.results.leaderboard import leaderboard_rows
 from opbench.results.publish import read_published_records
 from opbench.results.record import RECORD_NAME, Record
-from opbench.results.render import interval_text, mean_std
+from opbench.results.text import interval_text, mean_std
 
 BOARD_ROWS_SHOWN = 5
 

@@ -16,7 +16,8 @@ from opbench.errors import ConfigError, DataError
 from opbench.io import stable_hash
 from opbench.results.leaderboard import budget_label, leaderboard_rows, record_frame, role_counts
 from opbench.results.record import validate_record
-from opbench.results.render import mean_std, plural, render_csv, render_markdown
+from opbench.results.render import render_csv, render_markdown
+from opbench.results.text import mean_std, percent, plural
 
 DATE = datetime.date(2025, 1, 31)
 
@@ -182,7 +183,7 @@ def test_markdown_rows_and_header() -> None:
         "device",
         "mse ↓",
     ]
-    converged = "converged: plateau 3/3 (≤ 0.10 %), 2× budget 0.1 % lower"
+    converged = "converged: plateau 3/3 (≤ 0.1 %), 2× budget 0.1 % lower"
     assert [
         "1", "fno", "0.1200 ± 0.020", "—", converged, "25 epochs, lr 0.001", "3",
         "generated ffffffff", "cpu, 2 threads", "2.000", "12,345", "30 s", "0.500", "—", "10.0×",
@@ -261,7 +262,7 @@ def test_rows_without_convergence_evidence_are_listed_but_not_ranked() -> None:
     fno = rows[-1]
     assert (fno.plateau_passed, fno.plateau_improvement, fno.doubling_improvement) == (0, 0.2, 0.2)
     text = render_markdown(rows, "condiff", date=DATE)
-    assert "not converged: plateau 0/3 (≤ 20.00 %), 2× budget 20.0 % lower" in text
+    assert "not converged: plateau 0/3 (≤ 20 %), 2× budget 20 % lower" in text
     assert "fitted, not trained" in text
 
 
@@ -289,6 +290,8 @@ def test_mean_std_formatting() -> None:
     assert mean_std(0.12, 3.1e-6) == "0.1200 ± 3.1e-06"
     assert mean_std(0.5, None) == "0.5000"
     assert plural(1, "record") == "1 record" and plural(2, "record") == "2 records"
+    assert plural(2, "process") == "2 processes"
+    assert (percent(0.0), percent(0.0019), percent(0.052)) == ("0 %", "0.19 %", "5.2 %")
 
 
 def test_metric_columns_say_how_they_read() -> None:

@@ -99,3 +99,14 @@ def test_the_page_shows_the_shift_tables() -> None:
     rows = re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td>", section)
     assert rows == [("1", "unet"), ("2", "fno")]
     assert "## Distribution shift" in files["condiff.md"]
+
+
+def test_rows_the_board_does_not_rank_are_not_ranked_here_either() -> None:
+    records = _records()
+    for record in records:
+        if record["model"]["name"] == "unet":
+            record["convergence"]["plateau"]["passed"] = False
+    rows = shift_rows(board(*records))
+    assert [(r.model, r.rank_label) for r in rows] == [("fno", "1"), ("unet", "–")]
+    one_seed = [r for r in _records() if r["train"]["seed"] == 0]
+    assert {r.rank_label for r in shift_rows(board(*one_seed))} == {"–"}

@@ -58,7 +58,6 @@ from opbench.results.render import (
     board_columns,
     curve_cells,
     curve_text,
-    plural,
     ranking_label,
     runs_text,
     shift_tables,
@@ -67,6 +66,7 @@ from opbench.results.render import (
 )
 from opbench.results.shift import ShiftRow
 from opbench.results.solver_plot import EqualAccuracyFigure
+from opbench.results.text import plural
 from opbench.results.transfer import TransferRow
 
 WHAT_TEXT = (

@@ -335,6 +335,14 @@ def _row(key: tuple[Any, ...], group: pd.DataFrame) -> LeaderboardRow:
     )
 
 
+def may_rank(runs: Sequence[Record]) -> bool:
+    """Whether a row of these counted runs may be ranked (the board's rule, module
+    docstring): tables built beside the board (distribution shift) rank the same rows."""
+    if len(runs) < MIN_RANKED_SEEDS:
+        return False
+    return _convergence(record_frame(runs))["convergence"] in RANKED_CONVERGENCE
+
+
 def _convergence(counted: pd.DataFrame) -> dict[str, Any]:
     """The row's convergence fields from its counted runs' ``convergence`` sections (the
     module docstring says when a row is converged)."""

@@ -33,12 +33,20 @@ def scale_axis(ax: Axes, which: str) -> None:
     lo, hi = axis.get_data_interval()
     if not (np.isfinite(lo) and np.isfinite(hi) and lo > 0) or hi / lo < 5:
         getattr(ax, f"set_{which}scale")("linear")
-        axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.4g}"))
-        return
-    getattr(ax, f"set_{which}scale")("log")
-    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.3g}"))
-    axis.set_minor_formatter(NullFormatter())
+        axis.set_major_locator(MaxNLocator(nbins=5))
+    else:
+        getattr(ax, f"set_{which}scale")("log")
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_minor_formatter(NullFormatter())
+    axis.set_major_formatter(FuncFormatter(lambda value, _: tick_text(value)))
+
+
+def tick_text(value: float) -> str:
+    """A short tick label: ``0.25``, ``2e-05``, ``500k``, ``1.2M``."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.3g}"
 
 
 def plot_loss_curve(history: Sequence[dict[str, Any]], path: Path, metric: str) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import json
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,10 +29,29 @@ from opbench.results.leaderboard import (
 )
 from opbench.results.shift import ShiftRow
 from opbench.results.solver_plot import EqualAccuracyFigure
+from opbench.results.text import (
+    DASH,
+    duration,
+    interval_text,
+    mean_std,
+    number,
+    percent,
+    plural,
+    speedup_text,
+)
 from opbench.results.transfer import TransferRow
 
-DASH = "—"
-"""Shown for a missing value (a std over one seed, a metric of a diverged row)."""
+RANKING_TEXT = (
+    "Ranks: where every row's runs keep their per-sample test errors, a row's rank is 1 + "
+    "the number of rows significantly better than it, so rows may share a rank (shown as 2=). Each "
+    "pair of rows is compared by a paired hierarchical bootstrap of the difference of their "
+    f"means ({DRAWS:,} draws: test samples resampled, the same for both rows, and each row's "
+    f"seeds resampled), with Holm's correction over all pairs of the table at α = {ALPHA}. "
+    "The 95 % interval of a row's mean comes from the same bootstrap, so it accounts for "
+    "both seeds and test samples. Tables of older records without per-sample errors are "
+    "ranked by the mean alone and say so."
+)
+"""How ranks and intervals are made, as the pages state it."""
 
 CSV_LEADING_COLUMNS = (
     "run_id",
@@ -47,44 +65,6 @@ CSV_LEADING_COLUMNS = (
     "primary_metric",
 )
 """The first CSV columns; the others follow in sorted order."""
-
-
-def number(value: float | None, digits: int = 4) -> str:
-    """``value`` to ``digits`` significant digits, trailing zeros kept (``0.1200``);
-    values of ``digits`` or more integer digits in full, up to 1e9."""
-    if value is None or not math.isfinite(value):
-        return DASH
-    if 10**digits <= abs(float(f"{value:.{digits}g}")) < 1e9:
-        return f"{value:.0f}"
-    return f"{value:#.{digits}g}".rstrip(".")
-
-
-def mean_std(mean: float | None, std: float | None) -> str:
-    """``0.1200 ± 0.020``: the mean to 4 significant digits, the std to 2 (``± 0`` when
-    the seeds agree exactly); the mean alone for one seed (no std)."""
-    if mean is None:
-        return DASH
-    if std is None:
-        return number(mean)
-    return f"{number(mean)} ± {'0' if std == 0 else number(std, 2)}"
-
-
-def plural(n: int, word: str) -> str:
-    """``1 record``, ``3 records``."""
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-RANKING_TEXT = (
-    "Ranks: where every row's runs keep their per-sample test errors, a row's rank is 1 + "
-    "the number of rows significantly better than it, so rows may share a rank (shown as 2=). Each "
-    "pair of rows is compared by a paired hierarchical bootstrap of the difference of their "
-    f"means ({DRAWS:,} draws: test samples resampled, the same for both rows, and each row's "
-    f"seeds resampled), with Holm's correction over all pairs of the table at α = {ALPHA}. "
-    "The 95 % interval of a row's mean comes from the same bootstrap, so it accounts for "
-    "both seeds and test samples. Tables of older records without per-sample errors are "
-    "ranked by the mean alone and say so."
-)
-"""How ranks and intervals are made, as the pages state it."""
 
 
 EQUAL_ACCURACY_TEXT = (
@@ -102,27 +82,6 @@ EQUAL_ACCURACY_TEXT = (
 def ranking_label(tested: bool) -> str:
     """How a table was ranked, as its caption says."""
     return "ranks tested" if tested else "ranked by mean, untested"
-
-
-def interval_text(interval: tuple[float, float] | None) -> str:
-    """``[0.1210, 0.1305]``, or a dash for an untested row."""
-    if interval is None:
-        return DASH
-    return f"[{number(interval[0])}, {number(interval[1])}]"
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return DASH
-    if seconds < 60:
-        return f"{seconds:.3g} s"
-    if seconds < 3600:
-        return f"{seconds / 60:.3g} min"
-    return f"{seconds / 3600:.3g} h"
-
-
-def speedup_text(value: float | None) -> str:
-    return DASH if value is None else f"{number(value, 3)}×"
 
 
 def equal_accuracy_text(row: LeaderboardRow) -> str:
@@ -165,12 +124,12 @@ def convergence_text(row: LeaderboardRow) -> str:
         return "no evidence (not ranked)"
     parts = [f"plateau {row.plateau_passed}/{row.n}"]
     if row.plateau_improvement is not None:
-        parts[0] += f" (≤ {100 * row.plateau_improvement:.2f} %)"
+        parts[0] += f" (≤ {percent(row.plateau_improvement)})"
     if row.doubling_improvement is None:
         parts.append("2× budget not run")
     else:
-        change = 100 * row.doubling_improvement
-        parts.append(f"2× budget {abs(change):.1f} % {'lower' if change >= 0 else 'higher'}")
+        change = row.doubling_improvement
+        parts.append(f"2× budget {percent(abs(change))} {'lower' if change >= 0 else 'higher'}")
     return f"{row.convergence}: {', '.join(parts)}"
 
 
@@ -474,9 +433,9 @@ def render_markdown(
 def curve_text(curve: SolverCurve) -> str:
     """Where and how a solver curve was measured, in one sentence."""
     return (
-        f"Solver curve measured {curve.measured[:10]} on {curve.cpu}, {curve.workers} "
-        f"processes in parallel, 1-minute load average {curve.load_average:g} at the start, "
-        f"{curve.n_samples} test samples."
+        f"Solver curve measured {curve.measured[:10]} on {curve.cpu}, "
+        f"{plural(curve.workers, 'process')} in parallel, 1-minute load average "
+        f"{curve.load_average:g} at the start, {curve.n_samples} test samples."
     )
 
 

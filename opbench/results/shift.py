@@ -23,6 +23,7 @@ from opbench.results.leaderboard import (
     Record,
     Stat,
     counted_groups,
+    may_rank,
     places,
     stacked_errors,
 )
@@ -58,6 +59,7 @@ class ShiftRow:
     ratio: float | None
     extrapolated: tuple[str, ...]
     n: int
+    ranked: bool = True
     rank: int = 0
     tied: bool = False
     tested: bool = False
@@ -65,6 +67,9 @@ class ShiftRow:
 
     @property
     def rank_label(self) -> str:
+        """``2``, ``2=`` when shared, ``–`` for a row the board does not rank."""
+        if not self.ranked:
+            return "–"
         return f"{self.rank}=" if self.tied else str(self.rank)
 
 
@@ -109,6 +114,7 @@ def _entries(records: Sequence[Record]) -> dict[Key, dict[Key, _Entry]]:
                 ),
                 extrapolated=tuple(sorted({e for t in test_sets if t for e in t["extrapolated"]})),
                 n=len(runs),
+                ranked=may_rank(runs),
             )
             known = None not in test_sets and len(fingerprints) == 1
             table = tables.setdefault((family, config, task, row.test_config), {})
@@ -123,8 +129,8 @@ def _entries(records: Sequence[Record]) -> dict[Key, dict[Key, _Entry]]:
 
 
 def _by_mean(key: Key, row: ShiftRow) -> tuple:
-    """Order by shifted mean, rows without one last, then by name."""
-    return (row.shifted.mean is None, row.shifted.mean or 0.0, key)
+    """Order by shifted mean, rows not ranked and rows without a mean last, then by name."""
+    return (not row.ranked, row.shifted.mean is None, row.shifted.mean or 0.0, key)
 
 
 def shift_rows(records: Sequence[Record]) -> list[ShiftRow]:
@@ -137,7 +143,7 @@ def shift_rows(records: Sequence[Record]) -> list[ShiftRow]:
         order = sorted(table, key=by_mean.__getitem__)
         placed = places(
             order,
-            {k: table[k].row.shifted.mean for k in order},
+            {k: table[k].row.shifted.mean if table[k].row.ranked else None for k in order},
             {k: table[k].errors for k in order},
             # a row whose shifted data is not recorded matches no other: untested
             {k: table[k].fingerprint or f"unrecorded {i}" for i, k in enumerate(order)},

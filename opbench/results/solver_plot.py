@@ -17,6 +17,7 @@ from opbench.eval.equal_accuracy import SolverCurve
 from opbench.results.figures import MARKERS, SVG_SETTINGS, svg_text
 from opbench.results.leaderboard import LeaderboardRow, Record, TableKey, group_tables
 from opbench.results.plots import scale_axis
+from opbench.results.text import plural
 
 FIGURE_SUFFIX = "-equal-accuracy.svg"
 
@@ -105,7 +106,7 @@ def _svg(curve: SolverCurve, models: Sequence[ModelPoint]) -> str:
             )
         ax.set_yscale("log")
         scale_axis(ax, "x")
-        ax.set_xlabel(f"time per test sample (ms, {curve.workers} cores)")
+        ax.set_xlabel(f"time per test sample (ms, {plural(curve.workers, 'core')})")
         ax.set_ylabel(f"test {curve.metric} (mean over samples)")
         ax.grid(True, which="major", color="#eaeef2")
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
