@@ -11,7 +11,7 @@ from rich.table import Table
 from opbench.results.leaderboard import leaderboard_rows
 from opbench.results.publish import read_published_records
 from opbench.results.record import RECORD_NAME, Record
-from opbench.results.text import interval_text, mean_std
+from opbench.results.text import interval_text, mean_std, percent
 
 BOARD_ROWS_SHOWN = 5
 
@@ -132,7 +132,7 @@ def _this_run(run_record: Record) -> str:
         reason = (
             f"the rate never sat at its minimum over the last {plateau.window_epochs} epochs"
             if not plateau.min_lr_reached
-            else f"validation still improved {100 * gain:.1f} % over its last "
+            else f"validation still improved {percent(gain)} over its last "
             f"{plateau.window_epochs} epochs"
         )
         text += f"; it has not converged: {reason}"
