@@ -257,13 +257,19 @@ def test_the_cfdbench_ladder_reproduces_the_data_at_the_generators_cells():
     assert curve.n_samples == len(benchmark.splits["test"])
 
 
-def test_a_timing_pass_times_finished_runs_once(tmp_path):
-    spec = resolve(
+def _tiny_linear(role: Role = Role.board):
+    """A fitted linear baseline on a tiny ConDiff config: a run in seconds."""
+    return resolve(
         "linear",
         "condiff",
         config="cubic0.1_grid8",
         overrides={"data": {"n_train": 8, "n_test": 6}},
+        role=role,
     )
+
+
+def test_a_timing_pass_times_finished_runs_once(tmp_path):
+    spec = _tiny_linear()
     result = run_spec(spec, tmp_path, progress=False)
     assert result.record.equal_accuracy is None
     ((run_dir, record),) = timing_pass(tmp_path)
@@ -276,14 +282,8 @@ def test_a_timing_pass_times_finished_runs_once(tmp_path):
 
 
 def test_a_timing_pass_updates_the_published_copies(tmp_path):
-    spec = resolve(
-        "linear",
-        "condiff",
-        config="cubic0.1_grid8",
-        overrides={"data": {"n_train": 8, "n_test": 6}},
-    )
+    spec = _tiny_linear(Role.check)
     runs, root = tmp_path / "runs", tmp_path / "board"
-    spec = spec.model_copy(update={"role": Role.check})
     record = run_spec(spec, runs, progress=False).record.to_json()
     promoted = {
         **record,
