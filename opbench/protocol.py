@@ -8,11 +8,13 @@ For each trainable model on each table (dataset family and config):
 2. **Budget by doubling**: at rung k = 0, 1, …, ``max_doublings`` the budget is
    E = ``start_epochs`` · 2ᵏ. Seed 0 runs at E (role ``board``) and, beside it, at 2E
    (role ``check``). If the check improves the best validation value by less than 5 %
-   (:func:`opbench.eval.convergence.doubling_check`), the budget is E and seeds 1, 2 … run
-   at E. Otherwise the next rung starts; its seed-0 board run at 2E is the check run just
-   made (the same computation: its record is copied with role ``board`` and run id
-   ``<check run id>-board``), so no run is repeated. A table whose check still fails at
-   the last rung keeps its seed-0 board runs, shown as not converged.
+   (:func:`opbench.eval.convergence.doubling_check`), seeds 1, 2 … run at E, and the
+   budget is E when every seed's run passes its plateau check. Otherwise (the check
+   improved by 5 % or more, or a seed was still improving at the minimum rate) the next
+   rung starts; its seed-0 board run at 2E is the check run just made (the same
+   computation: its record is copied with role ``board`` and run id
+   ``<check run id>-board``), so no run is repeated. A table that fails at the last rung
+   keeps its board runs, shown as not converged.
 3. **Evidence**: every trained record carries its plateau check (written by the run);
    the board records at E get the doubling check attached to their ``convergence``
    section once the check at 2E has finished.
@@ -234,10 +236,14 @@ class Protocol:
             for job in seeds:
                 if (record := index.get(job.key, Role.board)) is not None:
                     index.attach(record, doubling)
-            if doubling.passed:
-                missing = [job for job in seeds if index.get(job.key, Role.board) is None]
-                state = f"seeds at {epochs}" if missing else f"done at {epochs}"
-                return missing, Status(table, state, lr, epochs)
+            if not doubling.passed:
+                continue
+            missing = [job for job in seeds if index.get(job.key, Role.board) is None]
+            if missing:
+                return missing, Status(table, f"seeds at {epochs}", lr, epochs)
+            if all(plateau_passed(index.get(job.key, Role.board)) for job in seeds):
+                return [], Status(table, f"done at {epochs}", lr, epochs)
+            # a seed still improving at the minimum rate: the budget is too short
         return [], Status(table, "not converged at the last rung", lr, epochs)
 
     def _promote(self, key: Key, index: RecordIndex) -> Record | None:
@@ -267,6 +273,12 @@ class Protocol:
                 new.append(with_plateau(record))
         if new:
             index.add(new)
+
+
+def plateau_passed(record: Record) -> bool:
+    """Whether a record's plateau check passed."""
+    plateau = (record.get("convergence") or {}).get("plateau") or {}
+    return bool(plateau.get("passed"))
 
 
 def best_lr(lrs: Sequence[float], pilots: Sequence[Record]) -> float | None:

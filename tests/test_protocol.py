@@ -90,3 +90,41 @@ def test_a_failed_doubling_check_climbs_a_rung_without_repeating_a_run(
 
     again = protocol.drive(runner, 1, lambda outcome, s: None)
     assert again == []  # everything is recorded: a restart runs nothing
+
+
+@pytest.mark.slow
+def test_a_seed_still_improving_at_the_minimum_rate_climbs_a_rung(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The doubling check passes, but seed 1 at 2 epochs fails its plateau check: the
+    budget doubles (seed 0 at 4 epochs is the check run already made), and the table is
+    done at 4 epochs once every seed there passes."""
+    monkeypatch.setattr(
+        protocol,
+        "doubling_check",
+        lambda best, check, run_id, epochs: convergence.DoublingCheck(
+            check_run_id=run_id,
+            check_epochs=epochs,
+            relative_improvement=0.0,
+            threshold=0.05,
+            passed=True,
+        ),
+    )
+    monkeypatch.setattr(
+        protocol,
+        "plateau_passed",
+        lambda record: (record["train"]["budget"]["epochs"], record["train"]["seed"]) != (2, 1),
+    )
+    runner = _protocol(tmp_path, ["deeponet"])
+    statuses: list[list[protocol.Status]] = []
+    outcomes = protocol.drive(runner, 1, lambda outcome, s: statuses.append(s))
+    assert (
+        len(outcomes) == 2 + 2 + 1 + 1 + 1
+    )  # pilots, board@2 + check@4, seed 1 @2, check@8, seed 1 @4
+    assert statuses[-1][0].state == "done at 4"
+    board = sorted(
+        (r["train"]["budget"]["epochs"], r["train"]["seed"])
+        for r in read_published_records(runner.root)
+        if r["role"] == "board"
+    )
+    assert board == [(2, 0), (2, 1), (4, 0), (4, 1)]
