@@ -26,9 +26,10 @@ def _save(fig: plt.Figure, path: Path) -> None:
 
 def scale_axis(ax: Axes, which: str) -> None:
     """Set the ``x`` or ``y`` axis of ``ax`` from its data: log, with ticks at 1, 2 and 5 ×
-    10ⁿ labelled as plain numbers (``0.002``, ``5e+04``) and unlabelled minor ticks, so
-    that no two tick labels overlap; or linear where the data span less than a factor 5
-    (a log axis would label at most one tick there) or are not all positive."""
+    10ⁿ (at 10ⁿ only beyond three decades) labelled as plain numbers (:func:`tick_text`)
+    and unlabelled minor ticks, so that no two tick labels overlap; or linear where the
+    data span less than a factor 5 (a log axis would label at most one tick there) or are
+    not all positive."""
     axis = getattr(ax, f"{which}axis")
     lo, hi = axis.get_data_interval()
     if not (np.isfinite(lo) and np.isfinite(hi) and lo > 0) or hi / lo < 5:
@@ -36,7 +37,8 @@ def scale_axis(ax: Axes, which: str) -> None:
         axis.set_major_locator(MaxNLocator(nbins=5))
     else:
         getattr(ax, f"set_{which}scale")("log")
-        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        wide = np.log10(hi / lo) > 3  # 1, 2 and 5 × 10ⁿ would crowd more than 3 decades
+        axis.set_major_locator(LogLocator(subs=(1.0,) if wide else (1.0, 2.0, 5.0)))
         axis.set_minor_formatter(NullFormatter())
     axis.set_major_formatter(FuncFormatter(lambda value, _: tick_text(value)))
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import matplotlib.pyplot as plt
 
 from opbench.eval.equal_accuracy import SolverCurve
-from opbench.results.figures import MARKERS, SVG_SETTINGS, svg_text
+from opbench.results.figures import MARKERS, SVG_SETTINGS, row_label, svg_text
 from opbench.results.leaderboard import LeaderboardRow, Record, TableKey, group_tables
 from opbench.results.plots import scale_axis
 from opbench.results.text import plural
@@ -63,7 +63,7 @@ def _model_points(rows: Sequence[LeaderboardRow], by_id: dict[str, Record]) -> l
         speedups = [s["speedup"] for s in sections if s["speedup"] is not None]
         points.append(
             ModelPoint(
-                label=f"{row.model} ({row.preset})",
+                label=row_label(row, rows),
                 seconds_per_sample=sum(s["model_seconds_per_sample"] for s in sections) / n,
                 error=sum(s["model_error"] for s in sections) / n,
                 speedup=sum(speedups) / len(speedups) if len(speedups) == n else None,
