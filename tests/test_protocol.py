@@ -27,6 +27,21 @@ def _protocol(tmp_path: Path, models: list[str]) -> protocol.Protocol:
     )
 
 
+def _doubling(passed: bool):
+    """A doubling check that always passes or always fails, in place of the real one."""
+
+    def check(best: float, checked: float, run_id: str, epochs: int) -> convergence.DoublingCheck:
+        return convergence.DoublingCheck(
+            check_run_id=run_id,
+            check_epochs=epochs,
+            relative_improvement=(best - checked) / best,
+            threshold=0.05,
+            passed=passed,
+        )
+
+    return check
+
+
 def test_settings_are_checked() -> None:
     with pytest.raises(ConfigError, match="must be below --start-epochs"):
         protocol.Settings(pilot_epochs=50, start_epochs=50)
@@ -44,20 +59,10 @@ def test_the_schedule_ends_at_lr0_over_100() -> None:
 def test_a_failed_doubling_check_climbs_a_rung_without_repeating_a_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Every doubling check fails (threshold below any improvement): pilots, seed 0 at 2
+    """Every doubling check fails: pilots, seed 0 at 2
     epochs and its check at 4; the check becomes the 4-epoch board run, checked at 8; then
     the ladder ends, not converged. The fitted baseline runs its seeds."""
-    monkeypatch.setattr(
-        protocol,
-        "doubling_check",
-        lambda best, check, run_id, epochs: convergence.DoublingCheck(
-            check_run_id=run_id,
-            check_epochs=epochs,
-            relative_improvement=(best - check) / best,
-            threshold=-1.0,
-            passed=False,
-        ),
-    )
+    monkeypatch.setattr(protocol, "doubling_check", _doubling(passed=False))
     runner = _protocol(tmp_path, ["deeponet", "mean"])
     statuses: list[list[protocol.Status]] = []
     outcomes = protocol.drive(runner, 1, lambda outcome, s: statuses.append(s))
@@ -99,17 +104,7 @@ def test_a_seed_still_improving_at_the_minimum_rate_climbs_a_rung(
     """The doubling check passes, but seed 1 at 2 epochs fails its plateau check: the
     budget doubles (seed 0 at 4 epochs is the check run already made), and the table is
     done at 4 epochs once every seed there passes."""
-    monkeypatch.setattr(
-        protocol,
-        "doubling_check",
-        lambda best, check, run_id, epochs: convergence.DoublingCheck(
-            check_run_id=run_id,
-            check_epochs=epochs,
-            relative_improvement=0.0,
-            threshold=0.05,
-            passed=True,
-        ),
-    )
+    monkeypatch.setattr(protocol, "doubling_check", _doubling(passed=True))
     monkeypatch.setattr(
         protocol,
         "plateau_passed",
