@@ -374,19 +374,23 @@ Progress = Callable[[Outcome | None, list[Status]], None]
 
 def drive(protocol: Protocol, workers: int, progress: Progress) -> list[Outcome]:
     """Run the protocol to its end with ``workers`` concurrent runs (module docstring);
-    ``progress`` is called after each finished run and once at the start."""
+    ``progress`` is called once at the start and after each finished run, with the
+    tables' statuses of the plan made after it (one plan serves both the report and the
+    next submissions)."""
     threads = threads_per_run(workers)
     outcomes: list[Outcome] = []
+    unreported: list[Outcome | None] = [None]
     protocol.out.mkdir(parents=True, exist_ok=True)
-    protocol.collect()
-    progress(None, protocol.plan()[1])
     while True:
         with process_pool(workers, max_tasks_per_child=1) as pool:
             running: dict[concurrent.futures.Future[Outcome], SweepJob] = {}
             broken = False
             while not broken:
                 protocol.collect()
-                ready, _ = protocol.plan()
+                ready, statuses = protocol.plan()
+                for outcome in unreported:
+                    progress(outcome, statuses)
+                unreported = []
                 busy = {job.key for job in running.values()}
                 plan = sort_jobs([j for j in ready if j.key not in busy], protocol.out)
                 todo = sorted(
@@ -407,8 +411,7 @@ def drive(protocol: Protocol, workers: int, progress: Progress) -> list[Outcome]
                         outcome = record_failure(job, protocol.out, f"worker died: {error}", "")
                         broken = True
                     outcomes.append(outcome)
-                    protocol.collect()
-                    progress(outcome, protocol.plan()[1])
+                    unreported.append(outcome)
         time.sleep(1)
 
 

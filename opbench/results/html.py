@@ -43,7 +43,6 @@ from opbench.results.leaderboard import (
     TableKey,
     board_records,
     group_tables,
-    record_table,
     role_counts,
     table_label,
 )
@@ -62,6 +61,7 @@ from opbench.results.render import (
     runs_text,
     shift_tables,
     table_notes,
+    table_provenance,
     transfer_tables,
 )
 from opbench.results.shift import ShiftRow
@@ -179,16 +179,13 @@ def _table(
 ) -> dict[str, Any]:
     """The template's view of one table."""
     columns = board_columns(rows)
-    mine = [
-        r for r in by_id.values() if record_table(r) == key and r.get("role", "board") == "board"
-    ]
     return {
         "id": tid,
         "title": f"{key[0]} / {table_label(key, tables)}",
         "notes": table_notes(key, rows),
         "metric": rows[0].primary_metric,
         "ranking": ranking_label(rows[0].tested),
-        "provenance": Provenance.of(mine).text() if mine else "",
+        "provenance": table_provenance(list(by_id.values()), key),
         "runs": runs_text(counts[key]) if key in counts else "",
         "n_rows": plural(len(rows), "row"),
         "n_ranked": sum(row.ranked for row in rows),
@@ -203,7 +200,7 @@ def _table(
                     {
                         "text": c.text(row),
                         "value": _value(c.value(row)),
-                        "kind": "text conv" if c.header == "convergence" else c.kind,
+                        "kind": c.kind,
                         "title": _cell_title(c.header, row, by_id),
                     }
                     for c in columns

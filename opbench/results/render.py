@@ -22,6 +22,7 @@ from opbench.results.leaderboard import (
     LeaderboardRow,
     Record,
     TableKey,
+    board_records,
     group_tables,
     record_table,
     role_counts,
@@ -194,7 +195,7 @@ def board_columns(rows: Sequence[LeaderboardRow]) -> list[Column]:
             convergence_text,
             lambda r: r.convergence,
             "left",
-            "text",
+            "text conv",
         ),
         Column(
             "budget",
@@ -348,6 +349,12 @@ class Provenance:
         return f"Runs made {when} on {self.hardware}; data: {self.source}."
 
 
+def table_provenance(records: Sequence[Record], key: TableKey) -> str:
+    """Where and when the board runs of one table were made (empty without any)."""
+    mine = [r for r in board_records(records) if record_table(r) == key]
+    return Provenance.of(mine).text() if mine else ""
+
+
 def table_notes(key: TableKey, table: Sequence[LeaderboardRow]) -> list[str]:
     """What a table's caption says beside its name: not a published config, and the
     family's note on its data (a grid coarser than the published one)."""
@@ -410,13 +417,12 @@ def render_markdown(
     tables = group_tables(family_rows)
     for key, table in tables.items():
         tested = ranking_label(table[0].tested)
-        mine = [r for r in records if record_table(r) == key]
         lines += ["", f"## {table_label(key, tables)}", ""]
         lines += [" ".join(table_notes(key, table))] if table_notes(key, table) else []
         lines += [
             "",
             f"Primary metric: `{table[0].primary_metric}` ({tested}). "
-            + (Provenance.of(mine).text() + " " if mine else "")
+            + (table_provenance(records, key) + " " if records else "")
             + (runs_text(counts[key]) if key in counts else ""),
             "",
             _table(table),
