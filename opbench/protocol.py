@@ -28,10 +28,11 @@ Every trained run uses the same schedule form: step decay by γ = 0.01^(1/3) at 
 The driver keeps ``workers`` runs going: after each finished run it adds every new record
 under ``out`` to the leaderboard root's ``records/`` (pilot and check records under their
 roles; :func:`opbench.results.publish.add_records`), plans again from what the root holds,
-and starts what is now ready, longest first. Planning reads only records, so the driver
-stops and resumes at any point: a run interrupted under ``out`` resumes from its
-checkpoint, a run that failed is not retried (its failure file is under
-``out/failed/``).
+regenerates the root's tables when its records changed (so the board committed at any
+moment matches its records), and starts what is now ready, longest first. Planning reads
+only records, so the driver stops and resumes at any point: a run interrupted under
+``out`` resumes from its checkpoint, a run that failed is not retried (its failure file is
+under ``out/failed/``).
 """
 
 from __future__ import annotations
@@ -386,8 +387,11 @@ def drive(protocol: Protocol, workers: int, progress: Progress) -> list[Outcome]
             running: dict[concurrent.futures.Future[Outcome], SweepJob] = {}
             broken = False
             while not broken:
+                before = records_state(protocol.root)
                 protocol.collect()
                 ready, statuses = protocol.plan()
+                if records_state(protocol.root) != before:
+                    publish.publish(protocol.root)
                 for outcome in unreported:
                     progress(outcome, statuses)
                 unreported = []
@@ -413,6 +417,15 @@ def drive(protocol: Protocol, workers: int, progress: Progress) -> list[Outcome]
                     outcomes.append(outcome)
                     unreported.append(outcome)
         time.sleep(1)
+
+
+def records_state(root: Path) -> list[tuple[str, int]]:
+    """Name and modification time of every record under ``root``: changes whenever a
+    record is added or updated."""
+    return [
+        (path.name, path.stat().st_mtime_ns)
+        for path in sorted((root / publish.RECORDS_DIR).glob("*.json"))
+    ]
 
 
 def tables_of(models: Sequence[str], datasets: Sequence[str]) -> list[Table]:

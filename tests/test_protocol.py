@@ -10,7 +10,7 @@ import pytest
 from opbench import protocol
 from opbench.errors import ConfigError
 from opbench.eval import convergence
-from opbench.results.publish import read_published_records
+from opbench.results.publish import read_published_records, stale_files
 
 SMALL = {"data": {"n_train": 24, "n_test": 4}}
 
@@ -92,6 +92,7 @@ def test_a_failed_doubling_check_climbs_a_rung_without_repeating_a_run(
     final = {s.table.model: s.state for s in statuses[-1]}
     assert final == {"deeponet": "not converged at the last rung", "mean": "fitted: done"}
     assert sum(r["model"]["name"] == "mean" for r in records) == 2
+    assert stale_files(runner.root) == []  # the tables were regenerated with the records
 
     again = protocol.drive(runner, 1, lambda outcome, s: None)
     assert again == []  # everything is recorded: a restart runs nothing
