@@ -10,9 +10,10 @@ import pytest
 
 from opbench.data.condiff import fv
 from opbench.data.condiff.configs import parse_config
-from opbench.data.condiff.files import read_split, split_path, write_split
+from opbench.data.condiff.files import read_split, split_path, split_writer, write_split
 from opbench.data.condiff.validate import validate
 from opbench.errors import DataError
+from opbench.io import sha256_file
 
 G = 8
 NAME = f"cubic0.1_grid{G}"
@@ -112,6 +113,19 @@ def test_write_split_is_plain_and_atomic(tmp_path: Path) -> None:
         assert len(file.attrs) == 0
     raw = read_split(path, CONFIG)
     assert np.array_equal(raw.k, arrays["k"]) and np.array_equal(raw.rhs, arrays["rhs"])
+
+
+def test_a_file_written_in_pieces_is_the_file_written_whole(tmp_path: Path) -> None:
+    """The generator writes each chunk as it is solved: the bytes (and so the dataset
+    fingerprint) are those of one whole write."""
+    arrays = original_style_samples(5)
+    whole, pieces = tmp_path / "whole.h5", tmp_path / "pieces.h5"
+    write_split(whole, arrays["k"], arrays["rhs"], arrays["x"])
+    with split_writer(pieces, 5, G, with_k=True) as write:
+        for start in (3, 0):  # out of order
+            rows = slice(start, start + 3 if start == 0 else 5)
+            write(start, arrays["k"][rows], arrays["rhs"][rows], arrays["x"][rows])
+    assert sha256_file(whole) == sha256_file(pieces)
 
 
 def test_empty_and_poisson_files(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ plain HDF5 file (no attributes, no chunking, no compression) with float64 datase
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -148,8 +149,37 @@ def write_split(path: Path, k: np.ndarray | None, rhs: np.ndarray, x: np.ndarray
 
     ``k`` is ``None`` for Poisson. N = 0 is allowed.
     """
-    arrays = {"k": k, "rhs": rhs, "x": x}
+    grid = math.isqrt(rhs.shape[1])
+    with split_writer(path, len(rhs), grid, with_k=k is not None) as write:
+        write(0, k, rhs, x)
+
+
+SplitWrite = Callable[[int, "np.ndarray | None", np.ndarray, np.ndarray], None]
+"""``write(start, k, rhs, x)``: samples ``start … start + len(rhs) − 1`` of a split file."""
+
+
+@contextmanager
+def split_writer(path: Path, n: int, grid: int, with_k: bool) -> Iterator[SplitWrite]:
+    """Open one split file of ``n`` samples on a g × g grid (``with_k`` false: Poisson, no
+    ``k``) and yield a function that writes consecutive samples into it, in any order; the
+    file appears at ``path`` only once the block succeeds.
+
+    The datasets are the published plain float64 ones; writing in pieces gives the same
+    bytes as writing the whole arrays at once (``tests/test_condiff_files.py``), so a
+    generator can write each piece as it arrives instead of holding and concatenating
+    every sample.
+    """
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as file:
-        for key, values in arrays.items():
-            if values is not None:
-                file.create_dataset(key, data=np.ascontiguousarray(values, dtype=np.float64))
+        shapes = {"rhs": (n, grid * grid), "x": (n, grid * grid)}
+        if with_k:
+            shapes = {"k": (n, grid + 1, grid + 1), **shapes}
+        datasets = {
+            key: file.create_dataset(key, shape, np.float64) for key, shape in shapes.items()
+        }
+
+        def write(start: int, k: np.ndarray | None, rhs: np.ndarray, x: np.ndarray) -> None:
+            for key, values in {"k": k, "rhs": rhs, "x": x}.items():
+                if key in datasets and len(values):
+                    datasets[key][start : start + len(values)] = values
+
+        yield write

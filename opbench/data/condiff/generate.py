@@ -19,10 +19,12 @@ one-proposal sample needs.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +35,7 @@ from opbench.config import Count, Seed, Size, StrictModel, validated
 from opbench.data.cache import SIDECAR
 from opbench.data.condiff import fv, paired
 from opbench.data.condiff.configs import ConDiffConfig, parse_config
-from opbench.data.condiff.files import split_path, write_split
+from opbench.data.condiff.files import split_path, split_writer
 from opbench.data.condiff.grf import CirculantSampler, first_accepted
 from opbench.errors import DataError
 from opbench.io import write_json_atomic
@@ -157,6 +159,16 @@ def _generate_chunk(
     )
 
 
+def _solved(arguments: list[tuple], workers: int) -> Iterator[_Chunk]:
+    """The chunks of ``arguments``, in order, as each is solved: in this process, or in a
+    pool of ``workers`` whose results the caller writes while the pool solves on."""
+    if workers == 1 or len(arguments) <= 1:
+        yield from (_generate_chunk(*args) for args in arguments)
+        return
+    with process_pool(workers) as pool:
+        yield from pool.map(_generate_chunk, *zip(*arguments, strict=True))
+
+
 def _chunks(n: int, size: int) -> list[range]:
     """Consecutive index ranges covering 0..n-1 (one empty range when n = 0)."""
     return [range(start, min(start + size, n)) for start in range(0, n, size)] or [range(0)]
@@ -170,6 +182,11 @@ class GenerationSizes(StrictModel):
     seed: Seed = 0
     workers: Size
 
+
+CHUNKS_PER_WORKER = 16
+"""Chunks per worker: small enough that the last chunk leaves a core idle for little of the
+run (solve times vary with k), large enough that passing chunks between processes stays
+negligible."""
 
 POOL_MIN_POINTS = 2_000_000
 """Below this many grid points in all (samples × g²) the default is one process: a pool of
@@ -193,8 +210,10 @@ def generate(
 ) -> GenerationReport:
     """Generate ``root/<name>/<name>_{train,test}.h5`` and the sidecar ``opbench.json``.
 
-    ``workers`` processes (default :func:`default_workers`) share the samples; the result
-    is the same for any number of workers.
+    ``workers`` processes (default :func:`default_workers`) share the samples in
+    :data:`CHUNKS_PER_WORKER` chunks each; the result is the same for any number of workers.
+    Each chunk is written into the files as soon as it and the chunks before it are solved,
+    while the workers solve on (no copy of the whole split is held or concatenated).
     """
     config = parse_config(config) if isinstance(config, str) else config
     if workers is None:
@@ -203,29 +222,30 @@ def generate(
     validated(GenerationSizes, sizes, "ConDiff generation")
     start = time.perf_counter()
     sizes = {"train": n_train, "test": n_test}
-    chunk_size = max(1, math.ceil((n_train + n_test) / (4 * workers)))
+    chunk_size = max(1, math.ceil((n_train + n_test) / (CHUNKS_PER_WORKER * workers)))
     tasks = [(split, indices) for split, n in sizes.items() for indices in _chunks(n, chunk_size)]
     arguments = [
         (config, seed, SPLIT_IDS[split], indices, max_proposals) for split, indices in tasks
     ]
-    if workers == 1 or len(tasks) <= 1:
-        chunks = [_generate_chunk(*args) for args in arguments]
-    else:
-        with process_pool(workers) as pool:
-            chunks = list(pool.map(_generate_chunk, *zip(*arguments, strict=True)))
-
     dataset_dir = Path(root) / config.name
-    for split in sizes:
-        parts = [chunk for (name, _), chunk in zip(tasks, chunks, strict=True) if name == split]
-        write_split(
-            split_path(dataset_dir, config.name, split),
-            k=None if config.is_poisson else np.concatenate([part.k for part in parts]),
-            rhs=np.concatenate([part.rhs for part in parts]),
-            x=np.concatenate([part.x for part in parts]),
-        )
+    proposals = 0
+    with contextlib.ExitStack() as stack:
+        writers = {
+            split: stack.enter_context(
+                split_writer(
+                    split_path(dataset_dir, config.name, split),
+                    n,
+                    config.grid,
+                    with_k=not config.is_poisson,
+                )
+            )
+            for split, n in sizes.items()
+        }
+        for (split, indices), chunk in zip(tasks, _solved(arguments, workers), strict=True):
+            writers[split](indices.start, chunk.k, chunk.rhs, chunk.x)
+            proposals += chunk.proposals
 
     seconds = time.perf_counter() - start
-    proposals = sum(chunk.proposals for chunk in chunks)
     accepted = 0 if config.is_poisson else n_train + n_test
     report = GenerationReport(
         n_train=n_train,
