@@ -7,14 +7,10 @@ scales with the epoch budget (``--epochs 3`` still decays) and follows a binding
 budget. ``onecycle`` is PyTorch's :class:`~torch.optim.lr_scheduler.OneCycleLR` (Smith &
 Topin 2019), the AirfRANS reference's schedule; it follows the steps only.
 
-Adam and AdamW update all parameters in one call per step instead of PyTorch's CPU default,
-a Python loop over them (scot has 329 parameter tensors): the fused kernel
-(``fused=True``) when every parameter is a real floating-point tensor, else (FNO's complex
-spectral weights, which the fused kernel refuses) the multi-tensor ``foreach`` update.
-Both compute the loop's update in a different order: after a few steps the parameters
-agree with the loop's to float32 rounding (``tests/test_optim.py``). On an optimiser step
-of the 32² ``small`` presets the fused kernel takes 0.2–0.4 of the ``foreach`` time
-(scot: 9 ms → 2.5 ms per step, one thread).
+Adam and AdamW use the multi-tensor (``foreach``) update, PyTorch's default on GPUs only:
+one call per step for all parameters instead of a Python loop over them (scot has 329
+parameter tensors). The parameters after each step are bitwise those of the loop
+(``tests/test_optim.py``).
 
 A schedule is built with ``last_step`` (the number of optimiser steps already taken), so a
 resumed run continues where it stopped without storing the scheduler's state.
@@ -51,30 +47,16 @@ def check_names(config: TrainConfig) -> None:
     LOSSES.get(config.loss)
 
 
-def one_call_update(params: list[torch.nn.Parameter]) -> dict[str, bool]:
-    """``{"fused": True}`` when every parameter is a real floating-point tensor, else
-    ``{"foreach": True}`` (module docstring)."""
-    if all(p.is_floating_point() for p in params):
-        return {"fused": True}
-    return {"foreach": True}
-
-
 @OPTIMIZERS.register("adam")
 def adam(params: Iterable[torch.nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
     """Adam with L2 weight decay added to the gradient (torch.optim.Adam)."""
-    params = list(params)
-    return torch.optim.Adam(
-        params, lr=config.lr, weight_decay=config.weight_decay, **one_call_update(params)
-    )
+    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, foreach=True)
 
 
 @OPTIMIZERS.register("adamw")
 def adamw(params: Iterable[torch.nn.Parameter], config: TrainConfig) -> torch.optim.Optimizer:
     """AdamW, decoupled weight decay (Loshchilov & Hutter 2019)."""
-    params = list(params)
-    return torch.optim.AdamW(
-        params, lr=config.lr, weight_decay=config.weight_decay, **one_call_update(params)
-    )
+    return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay, foreach=True)
 
 
 def constant_factor(progress: float, config: TrainConfig) -> float:
