@@ -32,3 +32,17 @@ def test_the_registered_optimizer_steps_like_the_per_tensor_loop(name):
 
     fast, slow = _steps(lambda p: registered(p, config)), _steps(loop)
     assert all(torch.equal(a, b) for a, b in zip(fast, slow, strict=True))
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS.names())
+def test_a_step_bumps_every_parameters_version(name):
+    """DeepONet/MultiONet cache their no-grad trunk output keyed on the trunk parameters'
+    version counters (opbench/models/onet.py). PyTorch's fused CPU Adam kernel updates
+    parameters without bumping them, and left that cache stale (validation scored old
+    weights); a registered optimiser must bump them."""
+    net = torch.nn.Linear(3, 2)
+    optimizer = OPTIMIZERS.get(name)(net.parameters(), TrainConfig(optimizer=name, lr=1e-2))
+    net(torch.randn(4, 3)).square().sum().backward()
+    before = [p._version for p in net.parameters()]
+    optimizer.step()
+    assert all(p._version > v for p, v in zip(net.parameters(), before, strict=True))
