@@ -387,10 +387,10 @@ def drive(protocol: Protocol, workers: int, progress: Progress) -> list[Outcome]
             running: dict[concurrent.futures.Future[Outcome], SweepJob] = {}
             broken = False
             while not broken:
-                before = records_state(protocol.root)
+                before = publish.records_state(protocol.root)
                 protocol.collect()
                 ready, statuses = protocol.plan()
-                if records_state(protocol.root) != before:
+                if publish.records_state(protocol.root) != before:
                     publish.publish(protocol.root)
                 for outcome in unreported:
                     progress(outcome, statuses)
@@ -417,15 +417,6 @@ def drive(protocol: Protocol, workers: int, progress: Progress) -> list[Outcome]
                     outcomes.append(outcome)
                     unreported.append(outcome)
         time.sleep(1)
-
-
-def records_state(root: Path) -> list[tuple[str, int]]:
-    """Name and modification time of every record under ``root``: changes whenever a
-    record is added or updated."""
-    return [
-        (path.name, path.stat().st_mtime_ns)
-        for path in sorted((root / publish.RECORDS_DIR).glob("*.json"))
-    ]
 
 
 def tables_of(models: Sequence[str], datasets: Sequence[str]) -> list[Table]:

@@ -74,6 +74,15 @@ def read_published_records(root: Path, *, missing_ok: bool = False) -> list[Reco
     return records
 
 
+def records_state(root: Path) -> list[tuple[str, int]]:
+    """Name and modification time of every record under ``root/records``: changes
+    whenever a record is added or updated."""
+    return [
+        (path.name, path.stat().st_mtime_ns)
+        for path in sorted((Path(root) / RECORDS_DIR).glob("*.json"))
+    ]
+
+
 @contextlib.contextmanager
 def locked(root: Path) -> Iterator[None]:
     """Hold the leaderboard root's lock (``root/.lock``) for a check-then-write."""
