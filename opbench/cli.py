@@ -238,7 +238,8 @@ def run(
     compile_: Annotated[
         bool,
         typer.Option(
-            "--compile", help="torch.compile the network (faster for some models, see benchmarks/)"
+            "--compile",
+            help="torch.compile the models measured faster compiled (benchmarks/README.md)",
         ),
     ] = False,
     transfer_config: Annotated[
@@ -364,7 +365,8 @@ def sweep(
     compile_: Annotated[
         bool,
         typer.Option(
-            "--compile", help="torch.compile the network (faster for some models, see benchmarks/)"
+            "--compile",
+            help="torch.compile the models measured faster compiled (benchmarks/README.md)",
         ),
     ] = False,
     test_config: Annotated[
@@ -492,6 +494,13 @@ def converge(
     equal_accuracy: Annotated[
         bool, typer.Option(help="place board runs on the solver's cost-accuracy curve")
     ] = False,
+    compile_: Annotated[
+        bool,
+        typer.Option(
+            "--compile",
+            help="torch.compile the models measured faster compiled (benchmarks/README.md)",
+        ),
+    ] = False,
 ) -> None:
     """Train every MODEL on every table to convergence, with evidence: learning-rate pilots,
     an epoch budget that passes a doubling check, then the seeds (opbench.protocol)."""
@@ -527,6 +536,7 @@ def converge(
         else {},
         equal_accuracy=equal_accuracy,
         command=_command(),
+        compile=compile_,
     )
     start = time.monotonic()
 

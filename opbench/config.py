@@ -246,10 +246,11 @@ class RunSpec(StrictModel):
         test_configs: further configs of the family to score the trained model on.
         role: what the record is for (not part of :meth:`run_hash`).
         command: the command line that asked for the run (not part of :meth:`run_hash`).
-        compile: compile the network with ``torch.compile`` (resource only, like the thread
-            count: it reorders float operations but computes the same function; see
-            ``benchmarks/README.md`` for the models it speeds up here and what a first
-            compilation costs).
+        compile: compile the network with ``torch.compile`` where the model declares it
+            faster (:attr:`~opbench.models.base.ModelFlags.compile_faster`; other models
+            run eager). Resource only, like the thread count: it reorders float operations
+            but computes the same function; ``benchmarks/README.md`` gives the speed-ups
+            and what a first compilation costs.
         transfer_configs: configs of the family on other grids (the same physical test
             samples) to score the trained model on without retraining, against the
             interpolation yardstick (:mod:`opbench.eval.transfer`; an evaluation, not part

@@ -141,7 +141,8 @@ class Protocol:
 
     ``overrides`` (the nested ``--set`` dict) apply to every run; ``test_configs``,
     ``transfer_configs`` and ``equal_accuracy`` to board and check runs only (pilots are
-    judged on validation alone).
+    judged on validation alone). ``compile`` compiles the models measured faster compiled
+    (:attr:`~opbench.config.RunSpec.compile`), a resource like the thread count.
     """
 
     tables: list[Table]
@@ -154,6 +155,7 @@ class Protocol:
     transfer_configs: Mapping[str, Sequence[str]] = field(default_factory=dict)
     equal_accuracy: bool = False
     command: str | None = None
+    compile: bool = False
     _identities: dict[str, Any] = field(default_factory=dict, repr=False)
 
     # --- specs -----------------------------------------------------------------------
@@ -180,6 +182,7 @@ class Protocol:
             test_configs=[c for c in configs if c != table.config],
             transfer_configs=[c for c in transfers if c != table.config],
             equal_accuracy=evaluated and self.equal_accuracy,
+            compile=self.compile,
         )
 
     def job(self, spec: RunSpec) -> SweepJob:

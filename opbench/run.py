@@ -266,8 +266,23 @@ def prepare(spec: RunSpec) -> Prepared:
     seed_everything(spec.seed)
     surrogate = build_surrogate(spec.model, task, spec.hyperparameters)
     if spec.compile:
-        surrogate.net.compile()
+        compile_where_faster(spec.model, surrogate)
     return Prepared(benchmark, test_benchmarks, surrogate, transfer_benchmarks)
+
+
+def compile_where_faster(model: str, surrogate: Surrogate) -> bool:
+    """``torch.compile`` the network of ``surrogate`` in place when ``model`` declares
+    :attr:`~opbench.models.base.ModelFlags.compile_faster`; else say that it runs eager.
+    Returns whether it compiled."""
+    if MODELS.get(model).flags.compile_faster:
+        surrogate.net.compile()
+        return True
+    log.info(
+        "note: --compile: %s runs eager, torch.compile is not faster for it here "
+        "(benchmarks/README.md)",
+        model,
+    )
+    return False
 
 
 def _transfer_benchmark(

@@ -1,6 +1,8 @@
 """The command line end to end: generate → validate → run → leaderboard, and bad inputs."""
 
+import dataclasses
 import json
+import logging
 from pathlib import Path
 
 import h5py
@@ -13,6 +15,7 @@ from opbench import run as runner
 from opbench.cli import app
 from opbench.config import parse_set
 from opbench.errors import RunInterrupted
+from opbench.models import MODELS
 from opbench.results.record import read_record
 
 cli = CliRunner()
@@ -280,9 +283,13 @@ def test_bad_options_are_clear_errors(args, message, tmp_path):
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
 
 
-def test_a_compiled_run_computes_what_the_eager_run_does(data_root, tmp_path):
+def test_a_compiled_run_computes_what_the_eager_run_does(data_root, tmp_path, monkeypatch):
     """``--compile`` is recorded in the spec, leaves the run's identity alone, and changes
-    the result by float reordering only."""
+    the result by float reordering only (dilresnet, declared faster compiled for the test:
+    it compiles in seconds)."""
+    entry = MODELS.get("dilresnet")
+    flags = dataclasses.replace(entry.flags, compile_faster=True)
+    monkeypatch.setitem(MODELS._entries, "dilresnet", dataclasses.replace(entry, flags=flags))
     options = {"config": CONFIG, "data_dir": data_root, "epochs": 1}
     overrides = parse_set(["model.width=4", "model.cells=1"])
     specs = [
@@ -294,3 +301,16 @@ def test_a_compiled_run_computes_what_the_eager_run_does(data_root, tmp_path):
     assert eager.run_hash == compiled.run_hash
     a, b = (r.metrics["test"]["rel_l2"].mean for r in (eager, compiled))
     assert b == pytest.approx(a, rel=1e-4)
+
+
+def test_compile_leaves_a_model_not_measured_faster_eager(data_root, caplog):
+    """``--compile`` compiles only models declaring ``compile_faster``; another runs eager
+    and the run says so."""
+    assert not MODELS.get("dilresnet").flags.compile_faster
+    spec = runner.resolve(
+        "dilresnet", "condiff", config=CONFIG, data_dir=data_root, epochs=1, compile=True
+    )
+    with caplog.at_level(logging.INFO, logger="opbench"):
+        prepared = runner.prepare(spec)
+    assert getattr(prepared.surrogate.net, "_compiled_call_impl", None) is None
+    assert "--compile: dilresnet runs eager" in caplog.text

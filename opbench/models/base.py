@@ -87,6 +87,11 @@ class ModelFlags:
             where ``benchmarks/`` measured it faster and the first step's gradients equal
             the default layout's to 1e-5 (relative): it changes only the order of float
             additions, not what is computed.
+        compile_faster: ``torch.compile`` (inductor) makes a training step faster here, and
+            the compiled first step's gradients equal the eager ones to 1e-5 (relative), as
+            measured in ``benchmarks/``. ``--compile`` compiles only such models: elsewhere
+            compilation costs its first-step time and makes the step no faster, or changes
+            gradients by more than the bar.
         fixed_grid: why the network cannot take a grid other than its training grid
             (resolution transfer lists it as not applicable with this reason); ``None``
             when it can, or may (a network that fails on another grid is listed with its
@@ -97,6 +102,7 @@ class ModelFlags:
     output_offset_free: bool = False
     physical_units: bool = False
     channels_last: bool = False
+    compile_faster: bool = False
     fixed_grid: str | None = None
 
 
@@ -187,6 +193,7 @@ def register_model(
     output_offset_free: bool = False,
     physical_units: bool = False,
     channels_last: bool = False,
+    compile_faster: bool = False,
     fixed_grid: str | None = None,
 ) -> Callable[[Builder], Builder]:
     """Register ``build(task, **hyperparameters)`` as the model ``name`` with its
@@ -200,7 +207,9 @@ def register_model(
             raise ValueError(
                 f"model {name!r}: presets lacking {sorted(missing)}, unknown {sorted(unknown)}"
             )
-        flags = ModelFlags(fitted, output_offset_free, physical_units, channels_last, fixed_grid)
+        flags = ModelFlags(
+            fitted, output_offset_free, physical_units, channels_last, compile_faster, fixed_grid
+        )
         entry = ModelEntry(
             name,
             build,
