@@ -19,6 +19,7 @@ from opbench.config import Preset, TrainConfig
 from opbench.data import Benchmark
 from opbench.eval.metrics import metric_function
 from opbench.models import MODELS, build_surrogate
+from opbench.run import compile_where_faster
 from opbench.train.losses import LOSSES
 from opbench.train.optim import OPTIMIZERS
 from opbench.train.trainer import Trainer
@@ -66,14 +67,21 @@ def recipe(model: str, epochs: int, preset: Preset = Preset.small) -> tuple[dict
 
 
 def train_epochs(
-    bench: Benchmark, model: str, preset: Preset, epochs: int, checkpoints: Path
+    bench: Benchmark,
+    model: str,
+    preset: Preset,
+    epochs: int,
+    checkpoints: Path,
+    compile: bool = False,
 ) -> list[float]:
     """Wall seconds of each epoch of opbench's Trainer (training batches, validation pass,
     the checkpoint writes as the trainer makes them; the first also holds the normalisers'
-    fit)."""
+    fit, and with ``compile`` the compilations, as ``--compile`` makes them)."""
     hyperparameters, config = recipe(model, epochs, preset)
     torch.manual_seed(0)
     surrogate = build_surrogate(model, bench.task, hyperparameters)
+    if compile:
+        assert compile_where_faster(model, surrogate), f"{model} is not declared compile_faster"
     stamps = [time.perf_counter()]
     trainer = Trainer(
         surrogate,

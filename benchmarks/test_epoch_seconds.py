@@ -7,7 +7,9 @@ whose layouts include the task's, at 1 and 2 torch threads: the model's ``small`
 trained for :data:`EPOCHS` epochs by opbench's Trainer (LSM on the 32² grid: its
 ``small32`` preset, which needs no padding there), and the seconds per epoch are the epochs
 after the first (an epoch: the training batches, the validation pass, the checkpoint
-writes). A bare PyTorch loop of neuraloperator's FNO as published (its own einsum
+writes). The models declared faster compiled (``ModelFlags.compile_faster``) are also timed
+on ConDiff 32² as ``--compile`` runs them (the first epoch holds the compilations). A bare
+PyTorch loop of neuraloperator's FNO as published (its own einsum
 contraction) at 32² on 2 threads is timed in the same run as the yardstick the zoo's total
 is expressed in.
 
@@ -61,6 +63,16 @@ def cases() -> list[tuple[str, str, int]]:
     ]
 
 
+def compiled_cases() -> list[tuple[str, str, int]]:
+    """(``condiff-32``, model, threads) for every model declared faster compiled."""
+    return [
+        ("condiff-32", name, threads)
+        for name, entry in MODELS.items()
+        if entry.flags.compile_faster
+        for threads in THREADS
+    ]
+
+
 @pytest.fixture(scope="module")
 def benchmarks():
     """Each board dataset, loaded (and generated into the cache) once."""
@@ -92,22 +104,28 @@ def threads(request):
     torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize(("label", "model", "threads"), cases(), indirect=["threads"])
-def test_seconds_per_epoch(benchmark, benchmarks, label, model, threads, tmp_path):
+@pytest.mark.parametrize(
+    ("label", "model", "threads", "compiled"),
+    [(*case, False) for case in cases()] + [(*case, True) for case in compiled_cases()],
+    indirect=["threads"],
+)
+def test_seconds_per_epoch(benchmark, benchmarks, label, model, threads, compiled, tmp_path):
     torch.set_num_threads(threads)
     bench = benchmarks(label)
     seconds: list[float] = []
+    preset = preset_for(label, model)
 
     def train() -> None:
-        seconds.extend(train_epochs(bench, model, preset_for(label, model), EPOCHS, tmp_path))
+        seconds.extend(train_epochs(bench, model, preset, EPOCHS, tmp_path, compile=compiled))
 
     benchmark.pedantic(train, rounds=1, iterations=1)
     benchmark.extra_info.update(
         {
             "dataset": label,
             "model": model,
-            "preset": preset_for(label, model).value,
+            "preset": preset.value,
             "threads": threads,
+            "compiled": compiled,
             "seconds_per_epoch": statistics.median(seconds[1:]),
             "epoch_seconds": seconds,
             "n_train": len(bench.splits["train"]),
