@@ -9,7 +9,7 @@ trained for :data:`EPOCHS` epochs by opbench's Trainer (LSM on the 32² grid: it
 after the first (an epoch: the training batches, the validation pass, the checkpoint
 writes). The models declared faster compiled (``ModelFlags.compile_faster``) are also timed
 on ConDiff 32² as ``--compile`` runs them (the first epoch holds the compilations). A bare
-PyTorch loop of neuraloperator's FNO as published (its own einsum
+PyTorch loop of neuraloperator's FNO as published (its own forward and einsum
 contraction) at 32² on 2 threads is timed in the same run as the yardstick the zoo's total
 is expressed in.
 
@@ -88,10 +88,11 @@ def benchmarks():
 
 
 def neuralop_as_published(surrogate: torch.nn.Module) -> None:
-    """Give every SpectralConv back neuraloperator's own contraction (undo
-    :func:`opbench.models.mode_mixing.use_contiguous_mode_mixing`)."""
+    """Give every SpectralConv back neuraloperator's own forward and contraction (undo
+    :func:`opbench.models.spectral_conv.speed_up_spectral_convs`)."""
     for layer in surrogate.modules():
         if isinstance(layer, SpectralConv):
+            vars(layer).pop("forward", None)
             layer._contract = get_contract_fun(
                 layer.weight, implementation=layer.implementation, separable=layer.separable
             )

@@ -9,9 +9,11 @@ The FFT assumes periodicity; on non-periodic tasks (zero-Dirichlet ConDiff, CFDB
 model pads the domain by ``domain_padding`` (a fraction of each side's length), as the
 original Darcy script does.
 
-The spectral layers' per-mode channel mixing is computed by
-:func:`~opbench.models.mode_mixing.mix_modes` (one contiguous batched product) in place of
-neuraloperator's einsum: the same products, several times faster on the CPU.
+The spectral layers are neuraloperator's, computed with less work on the CPU
+(:func:`~opbench.models.spectral_conv.speed_up_spectral_convs`): the per-mode channel
+mixing as one contiguous batched product (:func:`~opbench.models.mode_mixing.mix_modes`)
+in place of its einsum, the kept modes read and written without shifting the spectrum, and
+the real FFT's gradient by its adjoint. The same values, the same weights and state dict.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from torch import Tensor, nn
 from opbench.config import NonNegativeFloat, PositiveFloat, Size, Sizes
 from opbench.data.base import Batch
 from opbench.models.base import ADAM_STEP_FIFTHS, SMALL_TRAIN, register_model
-from opbench.models.mode_mixing import use_contiguous_mode_mixing
+from opbench.models.spectral_conv import speed_up_spectral_convs
 from opbench.tasks import TaskSpec
 
 CITATION = (
@@ -88,4 +90,4 @@ def build_fno(
         projection_channel_ratio=projection_channel_ratio,
         domain_padding=None if task.periodic or not domain_padding else domain_padding,
     )
-    return FNOModel(use_contiguous_mode_mixing(fno))
+    return FNOModel(speed_up_spectral_convs(fno))

@@ -69,7 +69,7 @@ from opbench.errors import ConfigError
 from opbench.models.base import SMALL_TRAIN, register_model
 from opbench.models.fno import CITATION as FNO_CITATION
 from opbench.models.mlp import AIRFRANS_TRAIN, MLPBlock
-from opbench.models.mode_mixing import use_contiguous_mode_mixing
+from opbench.models.spectral_conv import speed_up_spectral_convs
 from opbench.tasks import TaskSpec
 
 CITATION = FNO_CITATION + ". On point clouds through a grid (opbench)"
@@ -223,4 +223,4 @@ def build_fno_points(
         domain_padding=domain_padding or None,
     )
     mlp = MLPBlock([features + task.in_channels, *head, task.out_channels]) if head else None
-    return GridFNO(use_contiguous_mode_mixing(fno), box, grid, mlp)
+    return GridFNO(speed_up_spectral_convs(fno), box, grid, mlp)
