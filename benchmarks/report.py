@@ -175,6 +175,21 @@ def throughput_section(data: dict[str, Any]) -> list[str]:
     ]
 
 
+def _zoo_total(data: dict[str, Any] | None) -> tuple[float, float] | None:
+    """(eager zoo total at 32², 2 threads, LSM excluded; the bare FNO loop) of a run, or
+    ``None`` if it lacks either."""
+    if data is None or not (yardstick := _runs(data, "test_bare_fno_yardstick")):
+        return None
+    epochs = _epochs(data)
+    zoo = epochs[
+        (epochs["dataset"] == "condiff-32")
+        & (epochs["threads"] == 2)
+        & ~epochs["compiled"]
+        & ~epochs["base"].isin(ZOO_EXCLUDED)
+    ]["seconds_per_epoch"]
+    return (float(zoo.sum()), yardstick[0]["seconds_per_epoch"]) if not zoo.empty else None
+
+
 def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
     latest = _epochs(data)
     if latest.empty:
@@ -223,13 +238,29 @@ def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[
             f"({bare:.2f} s).",
             "",
         ]
+        earlier = _zoo_total(before)
+        if earlier is not None:
+            total, earlier_bare = earlier
+            lines += [
+                f"Before: {total:.1f} s per epoch = {total / earlier_bare:.2f} × its own "
+                f"bare FNO loop ({earlier_bare:.2f} s). The eager total is now "
+                f"{eager.sum() / total:.0%} of it in seconds, and its ratio to the bare loop "
+                f"{eager.sum() / bare / (total / earlier_bare):.0%} of before's (the ratio "
+                "cancels a change of machine, or of its state, between the two runs).",
+                "",
+            ]
         compiled = zoo[zoo["compiled"]].set_index("base")["seconds_per_epoch"]
         if not compiled.empty:
             with_option = pd.concat([eager.drop(compiled.index), compiled]).sum()
             lines += [
                 f"With `--compile` ({', '.join(compiled.index)} compiled; the first epoch "
                 f"pays the compilation): {with_option:.1f} s per epoch = "
-                f"{with_option / bare:.2f} × the bare FNO loop.",
+                f"{with_option / bare:.2f} × the bare FNO loop"
+                + (
+                    f", {with_option / bare / (earlier[0] / earlier[1]):.0%} of before's ratio."
+                    if earlier is not None
+                    else "."
+                ),
                 "",
             ]
     return lines
