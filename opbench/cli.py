@@ -41,6 +41,14 @@ console = Console()
 errors = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])
+CompileOption = Annotated[
+    bool,
+    typer.Option(
+        "--compile", help="torch.compile the models measured faster compiled (benchmarks/README.md)"
+    ),
+]
+"""``--compile`` of ``run``, ``sweep`` and ``converge``
+(:func:`opbench.run.compile_where_faster`)."""
 
 
 class _StderrHandler(logging.StreamHandler):
@@ -235,13 +243,7 @@ def run(
         list[str] | None,
         typer.Option(help="also score on this config of the same family (repeatable)"),
     ] = None,
-    compile_: Annotated[
-        bool,
-        typer.Option(
-            "--compile",
-            help="torch.compile the models measured faster compiled (benchmarks/README.md)",
-        ),
-    ] = False,
+    compile_: CompileOption = False,
     transfer_config: Annotated[
         list[str] | None,
         typer.Option(
@@ -362,13 +364,7 @@ def sweep(
         list[str] | None,
         typer.Option("--set", help="override for every run: model.KEY=V, train.KEY=V, data.KEY=V"),
     ] = None,
-    compile_: Annotated[
-        bool,
-        typer.Option(
-            "--compile",
-            help="torch.compile the models measured faster compiled (benchmarks/README.md)",
-        ),
-    ] = False,
+    compile_: CompileOption = False,
     test_config: Annotated[
         list[str] | None,
         typer.Option(
@@ -494,13 +490,7 @@ def converge(
     equal_accuracy: Annotated[
         bool, typer.Option(help="place board runs on the solver's cost-accuracy curve")
     ] = False,
-    compile_: Annotated[
-        bool,
-        typer.Option(
-            "--compile",
-            help="torch.compile the models measured faster compiled (benchmarks/README.md)",
-        ),
-    ] = False,
+    compile_: CompileOption = False,
 ) -> None:
     """Train every MODEL on every table to convergence, with evidence: learning-rate pilots,
     an epoch budget that passes a doubling check, then the seeds (opbench.protocol)."""

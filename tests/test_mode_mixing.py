@@ -51,19 +51,3 @@ def test_an_fno_with_contiguous_mode_mixing_computes_the_same_values_and_gradien
         reference.named_parameters(), fast.named_parameters(), strict=True
     ):
         torch.testing.assert_close(b.grad, a.grad, rtol=1e-5, atol=1e-8, msg=name)
-
-
-def test_factorised_layers_keep_their_own_contraction():
-    fno = FNO(
-        n_modes=(4, 4),
-        in_channels=1,
-        out_channels=1,
-        hidden_channels=4,
-        n_layers=1,
-        factorization="tucker",
-        rank=0.5,
-    )
-    [layer] = [m for m in fno.modules() if isinstance(m, SpectralConv)]
-    before = layer._contract
-    use_contiguous_mode_mixing(fno)
-    assert layer._contract is before
