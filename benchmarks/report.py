@@ -175,19 +175,22 @@ def throughput_section(data: dict[str, Any]) -> list[str]:
     ]
 
 
-def _zoo_total(data: dict[str, Any] | None) -> tuple[float, float] | None:
-    """(eager zoo total at 32², 2 threads, LSM excluded; the bare FNO loop) of a run, or
-    ``None`` if it lacks either."""
-    if data is None or not (yardstick := _runs(data, "test_bare_fno_yardstick")):
-        return None
-    epochs = _epochs(data)
-    zoo = epochs[
+def _zoo(epochs: pd.DataFrame) -> pd.DataFrame:
+    """The zoo's rows of an epoch table: ConDiff 32², 2 threads, LSM excluded."""
+    return epochs[
         (epochs["dataset"] == "condiff-32")
         & (epochs["threads"] == 2)
-        & ~epochs["compiled"]
         & ~epochs["base"].isin(ZOO_EXCLUDED)
-    ]["seconds_per_epoch"]
-    return (float(zoo.sum()), yardstick[0]["seconds_per_epoch"]) if not zoo.empty else None
+    ]
+
+
+def _zoo_total(data: dict[str, Any] | None) -> tuple[float, float] | None:
+    """(eager zoo total; the bare FNO loop) of a run, or ``None`` if it lacks either."""
+    if data is None or not (yardstick := _runs(data, "test_bare_fno_yardstick")):
+        return None
+    zoo = _zoo(_epochs(data))
+    eager = zoo[~zoo["compiled"]]["seconds_per_epoch"]
+    return (float(eager.sum()), yardstick[0]["seconds_per_epoch"]) if not eager.empty else None
 
 
 def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
@@ -223,46 +226,41 @@ def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[
         _table(shown),
         "",
     ]
-    yardstick = _runs(data, "test_bare_fno_yardstick")
-    zoo = latest[
-        (latest["dataset"] == "condiff-32")
-        & (latest["threads"] == 2)
-        & ~latest["base"].isin(ZOO_EXCLUDED)
+    total = _zoo_total(data)
+    if total is None:
+        return lines
+    eager, bare = total
+    lines += [
+        f"Zoo total at 32², 2 threads, LSM excluded: {eager:.1f} s per epoch = "
+        f"{eager / bare:.2f} × the bare FNO loop timed in the same run ({bare:.2f} s).",
+        "",
     ]
-    eager = zoo[~zoo["compiled"]].set_index("base")["seconds_per_epoch"]
-    if yardstick and not eager.empty:
-        bare = yardstick[0]["seconds_per_epoch"]
+    earlier = _zoo_total(before)
+    if earlier is not None:
+        earlier_eager, earlier_bare = earlier
+        earlier_ratio = earlier_eager / earlier_bare
         lines += [
-            f"Zoo total at 32², 2 threads, LSM excluded: {eager.sum():.1f} s per epoch = "
-            f"{eager.sum() / bare:.2f} × the bare FNO loop timed in the same run "
-            f"({bare:.2f} s).",
+            f"Before: {earlier_eager:.1f} s per epoch = {earlier_ratio:.2f} × its own bare FNO "
+            f"loop ({earlier_bare:.2f} s). The eager total is now {eager / earlier_eager:.0%} "
+            f"of it in seconds, and its ratio to the bare loop "
+            f"{eager / bare / earlier_ratio:.0%} of before's (the ratio cancels a change of "
+            "machine, or of its state, between the two runs).",
             "",
         ]
-        earlier = _zoo_total(before)
-        if earlier is not None:
-            total, earlier_bare = earlier
-            lines += [
-                f"Before: {total:.1f} s per epoch = {total / earlier_bare:.2f} × its own "
-                f"bare FNO loop ({earlier_bare:.2f} s). The eager total is now "
-                f"{eager.sum() / total:.0%} of it in seconds, and its ratio to the bare loop "
-                f"{eager.sum() / bare / (total / earlier_bare):.0%} of before's (the ratio "
-                "cancels a change of machine, or of its state, between the two runs).",
-                "",
-            ]
-        compiled = zoo[zoo["compiled"]].set_index("base")["seconds_per_epoch"]
-        if not compiled.empty:
-            with_option = pd.concat([eager.drop(compiled.index), compiled]).sum()
-            lines += [
-                f"With `--compile` ({', '.join(compiled.index)} compiled; the first epoch "
-                f"pays the compilation): {with_option:.1f} s per epoch = "
-                f"{with_option / bare:.2f} × the bare FNO loop"
-                + (
-                    f", {with_option / bare / (earlier[0] / earlier[1]):.0%} of before's ratio."
-                    if earlier is not None
-                    else "."
-                ),
-                "",
-            ]
+    zoo = _zoo(latest)
+    eager_rows = zoo[~zoo["compiled"]].set_index("base")["seconds_per_epoch"]
+    compiled = zoo[zoo["compiled"]].set_index("base")["seconds_per_epoch"]
+    if not compiled.empty:
+        with_option = pd.concat([eager_rows.drop(compiled.index), compiled]).sum()
+        against_before = (
+            f", {with_option / bare / earlier_ratio:.0%} of before's ratio" if earlier else ""
+        )
+        lines += [
+            f"With `--compile` ({', '.join(compiled.index)} compiled; the first epoch pays the "
+            f"compilation): {with_option:.1f} s per epoch = {with_option / bare:.2f} × the "
+            f"bare FNO loop{against_before}.",
+            "",
+        ]
     return lines
 
 

@@ -208,7 +208,12 @@ def register_model(
                 f"model {name!r}: presets lacking {sorted(missing)}, unknown {sorted(unknown)}"
             )
         flags = ModelFlags(
-            fitted, output_offset_free, physical_units, channels_last, compile_faster, fixed_grid
+            fitted=fitted,
+            output_offset_free=output_offset_free,
+            physical_units=physical_units,
+            channels_last=channels_last,
+            compile_faster=compile_faster,
+            fixed_grid=fixed_grid,
         )
         entry = ModelEntry(
             name,

@@ -481,7 +481,7 @@ def _init_weights(module: nn.Module) -> None:
     },
     citation=CITATION,
     description="Poseidon-style (scOT architecture, no pretraining)",
-    compile_faster=True,  # 1.58x per step at 32², gradients equal to 1.2e-6 (benchmarks/)
+    compile_faster=True,  # 1.37x per step at 32², gradients equal to 1.2e-6 (benchmarks/)
 )
 def build_scot(
     task: TaskSpec,

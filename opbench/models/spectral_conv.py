@@ -84,9 +84,8 @@ def _applies(layer: SpectralConv, sizes: list[int], kept: tuple[int, ...], outpu
         and not layer.separable
         and layer.fno_block_precision == "full"
         and all(size % 2 == 0 for size in sizes[:-1])
-        and list(kept) == list(layer.max_n_modes)
         and all(modes <= size for modes, size in zip(kept, half, strict=True))
-        and list(kept) == list(layer.n_modes)
+        and list(kept) == list(layer.n_modes)  # the weights are max_n_modes: not truncated
     )
 
 
@@ -100,18 +99,19 @@ def fast_forward(layer: SpectralConv, x: Tensor, output_shape=None) -> Tensor:
         return SpectralConv.forward(layer, x, output_shape)
     norm = layer.fft_norm
     modes = RealFFT.apply(x, (-1,), norm)[..., : kept[-1]]
-    shifted = list(zip(range(2, 2 + len(sizes) - 1), sizes[:-1], kept[:-1], strict=True))
-    for dim, size, count in shifted:
+    shifted = [  # (dim, its size, negative kept frequencies, non-negative ones)
+        (dim, size, count // 2, count - count // 2)
+        for dim, size, count in zip(range(2, len(sizes) + 1), sizes[:-1], kept[:-1], strict=True)
+    ]
+    for dim, size, negative, non_negative in shifted:
         modes = torch.fft.fft(modes, dim=dim, norm=norm)
-        negative, non_negative = count // 2, count - count // 2
         modes = torch.cat(
             [modes.narrow(dim, size - negative, negative), modes.narrow(dim, 0, non_negative)], dim
         )
     mixed = layer._contract(modes, weight, separable=False)
-    for dim, size, count in reversed(shifted):
-        negative, non_negative = count // 2, count - count // 2
+    for dim, size, negative, non_negative in reversed(shifted):
         zeros = list(mixed.shape)
-        zeros[dim] = size - count
+        zeros[dim] = size - negative - non_negative
         mixed = torch.cat(
             [
                 mixed.narrow(dim, negative, non_negative),
