@@ -6,7 +6,7 @@ from neuralop.layers.spectral_convolution import SpectralConv
 from neuralop.models import FNO
 
 from opbench.models import mode_mixing
-from opbench.models.mode_mixing import mix_modes, use_contiguous_mode_mixing
+from opbench.models.mode_mixing import mix_modes, mix_modes_first, use_contiguous_mode_mixing
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.complex64])
@@ -27,6 +27,16 @@ def test_mix_modes_reads_strided_slices():
     x = torch.randn(2, 3, 10, 8, dtype=torch.complex64)[..., 2:7, :5]
     weight = torch.randn(3, 4, 5, 5, dtype=torch.complex64)
     torch.testing.assert_close(mix_modes(x, weight), torch.einsum("bikl,iokl->bokl", x, weight))
+
+
+def test_mix_modes_first_takes_the_modes_first_layout():
+    """by_mode[k, b, i] = x[b, i, k], from a strided view as the sine layer passes it."""
+    x = torch.randn(3, 4, 6, 5, dtype=torch.float64)
+    weight = torch.randn(4, 2, 6, 5, dtype=torch.float64)
+    by_mode = x.reshape(3, 4, 30).permute(2, 0, 1)
+    mixed = mix_modes_first(by_mode, weight)
+    expected = torch.einsum("bikl,iokl->bokl", x, weight).reshape(3, 2, 30).permute(2, 0, 1)
+    torch.testing.assert_close(mixed, expected, rtol=1e-12, atol=1e-12)
 
 
 def _fno_pair() -> tuple[FNO, FNO]:

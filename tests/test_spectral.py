@@ -48,11 +48,20 @@ def test_spectral_layer_is_the_coefficient_space_formula():
     per mode on the lowest m×m modes and zeroed elsewhere; modes beyond the grid are cut."""
     torch.manual_seed(0)
     layer = SineSpectralConv(3, 8).double()
-    v = torch.randn(2, 3, 20, 13, dtype=torch.float64)
+    v = torch.randn(2, 3, 20, 13, dtype=torch.float64, requires_grad=True)
     coefficients = dst2(v)
     mixed = torch.zeros_like(coefficients)
     mixed[..., :8, :8] = torch.einsum("bikl,iokl->bokl", coefficients[..., :8, :8], layer.weight)
-    assert torch.allclose(layer(v), dst2(mixed), atol=1e-12)
+    expected = dst2(mixed)
+    out = layer(v)
+    assert torch.allclose(out, expected, atol=1e-12)
+    probe = torch.randn_like(out)  # and the same gradients, for the inputs and the weights
+    for got, want in zip(
+        torch.autograd.grad(out, (v, layer.weight), probe),
+        torch.autograd.grad(expected, (v, layer.weight), probe),
+        strict=True,
+    ):
+        assert torch.allclose(got, want, atol=1e-12)
     small = torch.randn(1, 3, 5, 6, dtype=torch.float64)
     full = torch.einsum("bikl,iokl->bokl", dst2(small), layer.weight[..., :5, :6])
     assert torch.allclose(layer(small), dst2(full), atol=1e-12)

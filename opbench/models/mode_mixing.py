@@ -33,10 +33,28 @@ def mix_modes(x: Tensor, weight: Tensor) -> Tensor:
         (B, C_out, *modes).
     """
     batch, channels_in = x.shape[:2]
-    channels_out, modes = weight.shape[1], x.shape[2:]
-    by_mode = x.reshape(batch, channels_in, -1).permute(2, 0, 1).contiguous()
+    by_mode = x.reshape(batch, channels_in, -1).permute(2, 0, 1)
+    mixed = mix_modes_first(by_mode, weight)
+    return mixed.permute(1, 2, 0).reshape(batch, -1, *x.shape[2:])
+
+
+def mix_modes_first(by_mode: Tensor, weight: Tensor) -> Tensor:
+    """:func:`mix_modes` on data already laid out modes first.
+
+    Args:
+        by_mode: (M, B, C_in), M the number of modes (``x`` above as ``by_mode[k, b, i]``
+            = ``x[b, i, k]``, the modes flattened in row-major order).
+        weight: (C_in, C_out, *modes), ∏ modes = M.
+
+    Returns:
+        (M, B, C_out): ``out[k, b, o] = Σ_i by_mode[k, b, i] · weight[i, o, k]``.
+
+    Both operands are made contiguous: ``bmm`` on the CPU multiplies one mode at a time,
+    and copies every mode's operand whose strides BLAS cannot take.
+    """
+    channels_in, channels_out = weight.shape[:2]
     weights = weight.reshape(channels_in, channels_out, -1).permute(2, 0, 1).contiguous()
-    return (by_mode @ weights).permute(1, 2, 0).reshape(batch, channels_out, *modes)
+    return by_mode.contiguous() @ weights
 
 
 def _dense_contract(x: Tensor, weight: Tensor, separable: bool = False) -> Tensor:
