@@ -175,22 +175,20 @@ def throughput_section(data: dict[str, Any]) -> list[str]:
     ]
 
 
-def _zoo(epochs: pd.DataFrame) -> pd.DataFrame:
-    """The zoo's rows of an epoch table: ConDiff 32², 2 threads, LSM excluded."""
-    return epochs[
+def _zoo(data: dict[str, Any] | None) -> tuple[pd.Series, pd.Series, float] | None:
+    """A run's zoo (ConDiff 32², 2 threads, LSM excluded): seconds per epoch of the eager
+    and of the compiled rows, by model, and its bare FNO loop; ``None`` if it lacks either."""
+    if data is None or not (yardstick := _runs(data, "test_bare_fno_yardstick")):
+        return None
+    epochs = _epochs(data)
+    zoo = epochs[
         (epochs["dataset"] == "condiff-32")
         & (epochs["threads"] == 2)
         & ~epochs["base"].isin(ZOO_EXCLUDED)
-    ]
-
-
-def _zoo_total(data: dict[str, Any] | None) -> tuple[float, float] | None:
-    """(eager zoo total; the bare FNO loop) of a run, or ``None`` if it lacks either."""
-    if data is None or not (yardstick := _runs(data, "test_bare_fno_yardstick")):
-        return None
-    zoo = _zoo(_epochs(data))
+    ].set_index("base")
     eager = zoo[~zoo["compiled"]]["seconds_per_epoch"]
-    return (float(eager.sum()), yardstick[0]["seconds_per_epoch"]) if not eager.empty else None
+    compiled = zoo[zoo["compiled"]]["seconds_per_epoch"]
+    return (eager, compiled, yardstick[0]["seconds_per_epoch"]) if not eager.empty else None
 
 
 def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
@@ -226,18 +224,19 @@ def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[
         _table(shown),
         "",
     ]
-    total = _zoo_total(data)
-    if total is None:
+    zoo = _zoo(data)
+    if zoo is None:
         return lines
-    eager, bare = total
+    eager_rows, compiled, bare = zoo
+    eager = eager_rows.sum()
     lines += [
         f"Zoo total at 32², 2 threads, LSM excluded: {eager:.1f} s per epoch = "
         f"{eager / bare:.2f} × the bare FNO loop timed in the same run ({bare:.2f} s).",
         "",
     ]
-    earlier = _zoo_total(before)
+    earlier = _zoo(before)
     if earlier is not None:
-        earlier_eager, earlier_bare = earlier
+        earlier_eager, earlier_bare = earlier[0].sum(), earlier[2]
         earlier_ratio = earlier_eager / earlier_bare
         lines += [
             f"Before: {earlier_eager:.1f} s per epoch = {earlier_ratio:.2f} × its own bare FNO "
@@ -247,9 +246,6 @@ def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[
             "machine, or of its state, between the two runs).",
             "",
         ]
-    zoo = _zoo(latest)
-    eager_rows = zoo[~zoo["compiled"]].set_index("base")["seconds_per_epoch"]
-    compiled = zoo[zoo["compiled"]].set_index("base")["seconds_per_epoch"]
     if not compiled.empty:
         with_option = pd.concat([eager_rows.drop(compiled.index), compiled]).sum()
         against_before = (

@@ -30,7 +30,7 @@ def test_mix_modes_reads_strided_slices():
 
 
 def test_mix_modes_first_takes_the_modes_first_layout():
-    """by_mode[k, b, i] = x[b, i, k], from a strided view as the sine layer passes it."""
+    """by_mode[k, b, i] = x[b, i, k], from a strided view (as mix_modes passes it)."""
     x = torch.randn(3, 4, 6, 5, dtype=torch.float64)
     weight = torch.randn(4, 2, 6, 5, dtype=torch.float64)
     by_mode = x.reshape(3, 4, 30).permute(2, 0, 1)
