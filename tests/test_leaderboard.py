@@ -278,10 +278,12 @@ def test_pilot_and_check_records_are_counted_not_rows() -> None:
     records = board(make_record("fno", 0, 0.1), pilot, check)
     (row,) = leaderboard_rows(records)
     assert row.budget == "25 epochs, lr 0.001"
-    (counts,) = role_counts(records).values()
-    assert counts == {"board": 1, "pilot": 1, "check": 1, "diverged": 0}
+    (tried,) = role_counts(records).values()
+    assert tried.counts == {"board": 1, "pilot": 1, "check": 1}
+    assert tried.epochs == {"board": {25}, "pilot": {10}, "check": {50}}
     text = render_markdown([row], "condiff", date=DATE, records=records)
-    assert "Runs tried: 1 board run, 1 pilot, 1 check; 0 diverged." in text
+    expected = "1 board run (25 epochs), 1 pilot (10 epochs), 1 check (50 epochs); 0 diverged."
+    assert f"Runs tried: {expected}" in text
 
 
 def test_mean_std_formatting() -> None:

@@ -35,12 +35,13 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Hashable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from opbench.config import Role
 from opbench.errors import DataError
 from opbench.eval.statistics import ALPHA, rank_rows
 from opbench.io import stable_hash
@@ -250,16 +251,30 @@ def board_records(records: Sequence[Record]) -> list[Record]:
     return [r for r in records if r.get("role", "board") == "board"]
 
 
-def role_counts(records: Sequence[Record]) -> dict[TableKey, dict[str, int]]:
-    """Per table: how many runs were tried in each role (``board``, ``pilot``,
-    ``check``) and how many of them diverged, so that the page discloses every run."""
-    counts: dict[TableKey, dict[str, int]] = {}
+@dataclass
+class RunsTried:
+    """Every run tried for one table: how many in each role (``board``, ``pilot``,
+    ``check``), the epoch budgets each role ran at (fitted baselines have none) and how
+    many runs diverged, so that the page discloses every run."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(Role, 0))
+    epochs: dict[str, set[int]] = field(default_factory=lambda: {role: set() for role in Role})
+    diverged: int = 0
+
+    def add(self, record: Record) -> None:
+        role = record.get("role", "board")
+        self.counts[role] += 1
+        if budget := record["train"]["budget"]["epochs"]:
+            self.epochs[role].add(budget)
+        self.diverged += record["train"]["status"] == "diverged"
+
+
+def role_counts(records: Sequence[Record]) -> dict[TableKey, RunsTried]:
+    """Per table: every run tried (:class:`RunsTried`)."""
+    tried: dict[TableKey, RunsTried] = {}
     for r in records:
-        zero = {"board": 0, "pilot": 0, "check": 0, "diverged": 0}
-        table = counts.setdefault(record_table(r), zero)
-        table[r.get("role", "board")] += 1
-        table["diverged"] += r["train"]["status"] == "diverged"
-    return counts
+        tried.setdefault(record_table(r), RunsTried()).add(r)
+    return tried
 
 
 def counted_groups(records: Sequence[Record]) -> Iterator[tuple[tuple[Any, ...], list[Record]]]:

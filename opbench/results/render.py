@@ -21,6 +21,7 @@ from opbench.eval.statistics import ALPHA, DRAWS
 from opbench.results.leaderboard import (
     LeaderboardRow,
     Record,
+    RunsTried,
     TableKey,
     board_records,
     group_tables,
@@ -279,13 +280,18 @@ def _table(rows: Sequence[LeaderboardRow]) -> str:
     )
 
 
-def runs_text(counts: Mapping[str, int]) -> str:
-    """Every run tried for a table: ``3 board runs, 3 pilots, 1 check; 0 diverged``."""
+def runs_text(tried: RunsTried) -> str:
+    """Every run tried for a table, with the epoch budgets of each role: ``3 board runs
+    (50 epochs), 3 pilots (10 epochs), 1 check (100 epochs); 0 diverged``."""
+    names = {"board": "board run", "pilot": "pilot", "check": "check"}
+    parts = []
+    for role, name in names.items():
+        epochs = sorted(tried.epochs[role])
+        budgets = f" ({', '.join(map(str, epochs))} epochs)" if epochs else ""
+        parts.append(plural(tried.counts[role], name) + budgets)
     return (
-        f"Runs tried: {plural(counts.get('board', 0), 'board run')}, "
-        f"{plural(counts.get('pilot', 0), 'pilot')}, {plural(counts.get('check', 0), 'check')}; "
-        f"{counts.get('diverged', 0)} diverged. Pilot and check runs are records under "
-        "their own role, never rows."
+        f"Runs tried: {', '.join(parts)}; {tried.diverged} diverged. Pilot and check runs are "
+        "records under their own role, never rows."
     )
 
 
