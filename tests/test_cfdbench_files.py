@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from opbench.data import DATASETS
 from opbench.data.cfdbench.configs import parse_config
 from opbench.data.cfdbench.files import case_dirs, read_case
 from opbench.data.cfdbench.problems import PROBLEMS
@@ -199,3 +200,11 @@ def test_config_grammar():
         parse_config("cavity/gео")
     with pytest.raises(ConfigError, match="twice"):
         parse_config("cavity/bc+bc")
+
+
+def test_a_coarser_frame_grid_gets_a_table_note():
+    family = DATASETS.get("cfdbench")
+    note = family.table_note("cavity/bc@32")
+    assert note.startswith("Frames on a 32² grid, against the published 64²")
+    assert family.table_note("cavity/bc") is None
+    assert family.table_note("cavity/bc@64") is None

@@ -264,6 +264,19 @@ def test_rows_without_convergence_evidence_are_listed_but_not_ranked() -> None:
     text = render_markdown(rows, "condiff", date=DATE)
     assert "not converged: plateau 0/3 (≤ 20 %), 2× budget 20 % lower" in text
     assert "fitted, not trained" in text
+    # rank 1 is not the lowest error on this table: the caption says which rows beat it
+    assert (
+        "Unranked rows of deeponet, fno have a lower mean `rel_l2` than the best ranked row "
+        "(unet)" in text
+    )
+
+
+def test_no_warning_when_unranked_rows_score_worse_than_rank_one() -> None:
+    records = [make_record("unet", s, 0.1) for s in range(3)]
+    records += [make_record("fno", s, 0.2, converged=False) for s in range(3)]
+    rows = leaderboard_rows(board(*records))
+    assert [r.rank_label for r in rows] == ["1", "–"]
+    assert "Unranked rows" not in render_markdown(rows, "condiff", date=DATE)
 
 
 def test_one_failed_seed_leaves_the_row_unconverged() -> None:

@@ -362,18 +362,47 @@ def table_provenance(records: Sequence[Record], key: TableKey) -> str:
 
 
 def table_notes(key: TableKey, table: Sequence[LeaderboardRow]) -> list[str]:
-    """What a table's caption says beside its name: not a published config, and the
-    family's note on its data (a grid coarser than the published one)."""
+    """What a table's caption says beside its name: not a published config, the family's
+    note on its data (:func:`family_note`), and which unranked rows score better than the
+    top-ranked one (:func:`unranked_note`)."""
+    notes = [] if table[0].published else ["Not a published config."]
+    notes += [note] if (note := family_note(key)) else []
+    notes += [note] if (note := unranked_note(table)) else []
+    return notes
+
+
+def family_note(key: TableKey) -> str | None:
+    """The family's note on a table's data (a grid coarser than the published one)."""
     from opbench.data import DATASETS
 
-    notes = [] if table[0].published else ["Not a published config."]
     if key[0] not in DATASETS:
-        return notes
+        return None
     try:
-        note = DATASETS.get(key[0]).table_note(key[1])
+        return DATASETS.get(key[0]).table_note(key[1])
     except ConfigError:  # a config this opbench cannot parse (a newer one's): no note
-        note = None
-    return [*notes, *([note] if note else [])]
+        return None
+
+
+def unranked_note(table: Sequence[LeaderboardRow]) -> str | None:
+    """A warning when unranked rows have a lower mean primary error than the best ranked
+    row, so that rank 1 is not read as the best model: ``None`` otherwise."""
+    ranked = [row for row in table if row.ranked and row.primary.mean is not None]
+    if not ranked:
+        return None
+    top = min(ranked, key=lambda row: row.primary.mean)
+    better = [
+        row.model
+        for row in table
+        if not row.ranked and row.primary.mean is not None and row.primary.mean < top.primary.mean
+    ]
+    if not better:
+        return None
+    models = ", ".join(dict.fromkeys(better))
+    return (
+        f"Unranked rows of {models} have a lower mean `{top.primary_metric}` than the "
+        f"best ranked row ({top.model}): they lack convergence evidence or three seeds, "
+        "so the ranks order the ranked rows only."
+    )
 
 
 def render_markdown(

@@ -30,6 +30,7 @@ from opbench.data.cfdbench.configs import PUBLISHED_CONFIGS, CFDBenchConfig, par
 from opbench.data.cfdbench.design import DESIGNS
 from opbench.data.cfdbench.files import CaseFiles, case_dirs, open_field, read_case
 from opbench.data.cfdbench.generate import (
+    DEFAULT_FRAME_SIZE,
     GENERATOR_VERSION,
     GenerationOptions,
     GenerationReport,
@@ -196,7 +197,15 @@ class CFDBenchFamily:
     metric_senses: Mapping[str, MetricSense] = {}
 
     def table_note(self, config: str) -> str | None:
-        return None
+        """Frames coarser than the published 64 × 64 (an ``@n`` config)."""
+        size = parse_config(config).frame_size
+        if size is None or size >= DEFAULT_FRAME_SIZE:
+            return None
+        return (
+            f"Frames on a {size}² grid, against the published {DEFAULT_FRAME_SIZE}²: the "
+            "solver's fields interpolated to a coarser frame grid; its numbers do not "
+            "compare with published ones."
+        )
 
     def configs(self) -> list[str]:
         return list(PUBLISHED_CONFIGS)
