@@ -33,9 +33,10 @@ opbench converge --models "$grid_models" --datasets condiff:cubic0.1_grid32 "${c
 # 3. CFDBench-style cavity/bc: 100 generated cases (80 train / 10 val / 10 test) on a 32²
 # frame grid, 21 frames each (0–2 s, the 20-step rollout from frame 0 spans the case):
 # 1521 training pairs, 1.7 times a ConDiff epoch. Pilots of 5 epochs; 40 epochs is the
-# shortest budget whose plateau window lies inside the last quarter at lr₀/100.
-# Estimate (2 workers, the 2-core AMD EPYC): ~41 s per epoch of all seven networks, about
-# 450 epochs each with pilots, checks, seeds and table 1's rate of doublings: ~2.6 h.
+# shortest budget whose plateau window lies inside the last quarter at lr₀/100. Two
+# doublings (E ≤ 160): every network's check still improved validation by 26–82 % per
+# doubling up to 320 epochs, so a third (a 640-epoch check each, ~2.8 h) would not have
+# ranked a row either (leaderboards/README.md, table 3).
 opbench converge --models fno,unet,dilresnet,deeponet,multionet,lsm:small32,scot,identity,mean \
     --datasets cfdbench:cavity/bc@32 --set data.n_cases=100 --set data.frames=21 \
     --pilot-epochs 5 --start-epochs 40 --equal-accuracy "${common[@]}"
