@@ -266,7 +266,7 @@ def test_rows_without_convergence_evidence_are_listed_but_not_ranked() -> None:
     assert "fitted, not trained" in text
     # rank 1 is not the lowest error on this table: the caption says which rows beat it
     assert (
-        "Unranked rows of deeponet, fno have a lower mean `rel_l2` than the best ranked row "
+        "Unranked rows of deeponet, fno have a lower mean rel_l2 than the best ranked row "
         "(unet)" in text
     )
 

@@ -399,7 +399,7 @@ def unranked_note(table: Sequence[LeaderboardRow]) -> str | None:
         return None
     models = ", ".join(dict.fromkeys(better))
     return (
-        f"Unranked rows of {models} have a lower mean `{top.primary_metric}` than the "
+        f"Unranked rows of {models} have a lower mean {top.primary_metric} than the "
         f"best ranked row ({top.model}): they lack convergence evidence or three seeds, "
         "so the ranks order the ranked rows only."
     )
