@@ -44,7 +44,7 @@ PROBLEM_IDS = {"cavity": 0, "tube": 1, "dam": 2, "cylinder": 3}
 DEFAULT_CASES = 20
 DEFAULT_FRAMES = 41
 DEFAULT_FRAME_SIZE = 64
-"""The published frame grid, 64 × 64 (Luo, Chen & Zhang 2023, §3)."""
+"""The published frame grid, 64 × 64 (Luo, Chen & Zhang 2023: Fluent fields interpolated to it)."""
 
 
 class GenerationOptions(StrictModel):
