@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -175,9 +175,22 @@ def throughput_section(data: dict[str, Any]) -> list[str]:
     ]
 
 
-def _zoo(data: dict[str, Any] | None) -> tuple[pd.Series, pd.Series, float] | None:
+class Zoo(NamedTuple):
     """A run's zoo (ConDiff 32², 2 threads, LSM excluded): seconds per epoch of the eager
-    and of the compiled rows, by model, and its bare FNO loop; ``None`` if it lacks either."""
+    and of the compiled rows, by model, and of its bare FNO loop."""
+
+    eager: pd.Series
+    compiled: pd.Series
+    bare: float
+
+    @property
+    def total(self) -> float:
+        """The eager rows' sum: one epoch of every model."""
+        return float(self.eager.sum())
+
+
+def _zoo(data: dict[str, Any] | None) -> Zoo | None:
+    """A run's :class:`Zoo`; ``None`` if it lacks the eager rows or the bare loop."""
     if data is None or not (yardstick := _runs(data, "test_bare_fno_yardstick")):
         return None
     epochs = _epochs(data)
@@ -188,7 +201,7 @@ def _zoo(data: dict[str, Any] | None) -> tuple[pd.Series, pd.Series, float] | No
     ].set_index("base")
     eager = zoo[~zoo["compiled"]]["seconds_per_epoch"]
     compiled = zoo[zoo["compiled"]]["seconds_per_epoch"]
-    return (eager, compiled, yardstick[0]["seconds_per_epoch"]) if not eager.empty else None
+    return Zoo(eager, compiled, yardstick[0]["seconds_per_epoch"]) if not eager.empty else None
 
 
 def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
@@ -227,8 +240,7 @@ def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[
     zoo = _zoo(data)
     if zoo is None:
         return lines
-    eager_rows, compiled, bare = zoo
-    eager = eager_rows.sum()
+    eager, compiled, bare = zoo.total, zoo.compiled, zoo.bare
     lines += [
         f"Zoo total at 32², 2 threads, LSM excluded: {eager:.1f} s per epoch = "
         f"{eager / bare:.2f} × the bare FNO loop timed in the same run ({bare:.2f} s).",
@@ -236,7 +248,7 @@ def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[
     ]
     earlier = _zoo(before)
     if earlier is not None:
-        earlier_eager, earlier_bare = earlier[0].sum(), earlier[2]
+        earlier_eager, earlier_bare = earlier.total, earlier.bare
         earlier_ratio = earlier_eager / earlier_bare
         lines += [
             f"Before: {earlier_eager:.1f} s per epoch = {earlier_ratio:.2f} × its own bare FNO "
@@ -247,7 +259,7 @@ def epochs_section(data: dict[str, Any], before: dict[str, Any] | None) -> list[
             "",
         ]
     if not compiled.empty:
-        with_option = pd.concat([eager_rows.drop(compiled.index), compiled]).sum()
+        with_option = pd.concat([zoo.eager.drop(compiled.index), compiled]).sum()
         against_before = (
             f", {with_option / bare / earlier_ratio:.0%} of before's ratio" if earlier else ""
         )

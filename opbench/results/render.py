@@ -453,7 +453,7 @@ def render_markdown(
     for key, table in tables.items():
         tested = ranking_label(table[0].tested)
         lines += ["", f"## {table_label(key, tables)}", ""]
-        lines += [" ".join(table_notes(key, table))] if table_notes(key, table) else []
+        lines += [" ".join(notes)] if (notes := table_notes(key, table)) else []
         lines += [
             "",
             f"Primary metric: `{table[0].primary_metric}` ({tested}). "
