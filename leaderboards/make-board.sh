@@ -43,9 +43,11 @@ opbench converge --models fno,unet,dilresnet,deeponet,multionet,lsm:small32,scot
 
 # 4. AirfRANS-style full: 100 generated simulations (90 train / 10 val) and 25 test, at
 # the generator's 13 000 nodes each (the published set's 800 / 200 of ~180k nodes do not
-# fit this machine's budget; the caption says so). Estimate: ~32 s per epoch of all five
-# networks, ~450 epochs each: ~2 h.
-opbench converge --models deeponet,multionet,fno_points,mlp,pointnet \
+# fit this machine's budget; the caption says so). pointwise_linear, the fitted baseline
+# (seconds), sets the floor: the freestream and what is linear in a node's features.
+# Estimate: ~46 s per epoch of all five networks on an idle machine (~88 s under load),
+# 1.4–2.6 h if every network passes its first doubling check at 40 epochs.
+opbench converge --models deeponet,multionet,fno_points,mlp,pointnet,pointwise_linear \
     --datasets airfrans:full --set data.n_train=100 --set data.n_test=25 \
     --pilot-epochs 5 --start-epochs 40 "${common[@]}"
 

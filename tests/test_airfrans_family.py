@@ -103,12 +103,15 @@ def test_a_config_with_an_empty_split_is_a_clear_error(root, tmp_path):
         load_benchmark("airfrans", "aoa", data_dir=tmp_path)
 
 
-def test_cli_runs_mlp_on_generated_airfrans(root, tmp_path):
+@pytest.mark.parametrize("model", ["mlp", "pointwise_linear"])
+def test_cli_runs_a_point_model_on_generated_airfrans(model, root, tmp_path):
+    """A trained network and the fitted baseline (which fits on every node of the node-sampled
+    training split) run end to end and are scored with the AirfRANS metrics."""
     result = CliRunner().invoke(
         app,
         [
             "run",
-            "mlp",
+            model,
             "airfrans",
             "--config",
             "full",

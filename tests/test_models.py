@@ -98,7 +98,7 @@ def test_every_model_on_every_declared_layout(name, layout, shape, tmp_path):
     surrogate.fit_normalizers(batch["x"], batch["y"], batch.get("valid"))
     if entry.fitted:
         x, y = surrogate.input_norm.encode(batch["x"]), surrogate.output_norm.encode(batch["y"])
-        surrogate.net.fit(x, y)
+        surrogate.net.fit(x, y, batch.get("valid"))
         assert count_parameters(surrogate) == 0
     output = surrogate(batch)
     assert output.shape == batch["y"].shape

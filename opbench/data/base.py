@@ -87,6 +87,14 @@ class SampleSet(torch.utils.data.Dataset):
         yield from SampleSet.batches(self, size, keys=keys)
 
 
+def held_whole(split: Split) -> SampleSet | None:
+    """Every sample of ``split``, whole, when it is held in memory; ``None`` when it streams
+    from disk. A split that draws part of each sample per batch (AirfRANS's node sampling)
+    names the split it draws from as its ``whole``."""
+    whole = getattr(split, "whole", split)
+    return whole if isinstance(whole, SampleSet) else None
+
+
 def batch_positions(
     n: int, batch_size: int, shuffle: bool, generator: torch.Generator | None
 ) -> Iterator[Tensor]:

@@ -244,5 +244,8 @@ def count_parameters(module: nn.Module) -> int:
 class FittedModel(nn.Module):
     """Base of baselines fitted in closed form on the (normalised) training data."""
 
-    def fit(self, x: torch.Tensor, y: torch.Tensor) -> None:
+    def fit(self, x: torch.Tensor, y: torch.Tensor, valid: torch.Tensor | None = None) -> None:
+        """Fit on the whole training split: inputs ``x`` (N, C_in, ...) and targets ``y``
+        (N, C_out, ...); ``valid`` (N, 1, P) is 1 on the real points of padded point clouds
+        and ``None`` on grids, where every cell is real."""
         raise NotImplementedError

@@ -25,7 +25,7 @@ class MeanField(FittedModel):
         super().__init__()
         self.register_buffer("mean_field", torch.zeros(target_shape))
 
-    def fit(self, x: Tensor, y: Tensor) -> None:
+    def fit(self, x: Tensor, y: Tensor, valid: Tensor | None = None) -> None:
         if y.shape[1:] != self.mean_field.shape:
             raise ValueError(f"target shape {tuple(y.shape[1:])} != {tuple(self.mean_field.shape)}")
         self.mean_field.copy_(y.double().mean(dim=0))
@@ -59,7 +59,7 @@ class Identity(FittedModel):
         super().__init__()
         self.channels = channels
 
-    def fit(self, x: Tensor, y: Tensor) -> None:
+    def fit(self, x: Tensor, y: Tensor, valid: Tensor | None = None) -> None:
         """Nothing to fit: the prediction is the input."""
 
     def forward(self, batch: Batch) -> Tensor:

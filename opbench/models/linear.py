@@ -56,6 +56,18 @@ _CHUNK = 64
 """Samples transformed at once while accumulating the normal equations."""
 
 
+def ridge_solve(gram: Tensor, cross: Tensor, power: Tensor, ridge: float) -> Tensor:
+    """The ridge least-squares weights (G + Λ)⁻¹ R of centred normal equations.
+
+    ``gram`` G (…, C_in, C_in) and ``cross`` R (…, C_in, C_out) are the centred sums
+    Σ (x − x̄)(x − x̄)ᵀ and Σ (x − x̄)(y − ȳ)ᵀ; Λ = ε · diag(p_c) with ``power`` p (C_in,)
+    each input channel's centred power and ε = ``ridge``. A channel that never varies
+    (p_c = 0) has zero rows in G and R: any positive penalty gives it weight 0, so it gets 1.
+    """
+    penalty = torch.where(power > 0, ridge * power, 1.0)
+    return torch.linalg.solve(gram + torch.diag(penalty), cross)
+
+
 class SineModeLinear(FittedModel):
     """ŷ_okl = Σ_c A_ockl x̂_ckl + b_okl in the DST-I basis, fitted by (ridge) least squares.
 
@@ -69,8 +81,9 @@ class SineModeLinear(FittedModel):
         self.register_buffer("weight", torch.zeros(out_channels, in_channels, *shape))
         self.register_buffer("bias", torch.zeros(out_channels, *shape))
 
-    def fit(self, x: Tensor, y: Tensor) -> None:
-        """Least-squares fit on x (N, C_in, H, W) and y (N, C_out, H, W)."""
+    def fit(self, x: Tensor, y: Tensor, valid: Tensor | None = None) -> None:
+        """Least-squares fit on x (N, C_in, H, W) and y (N, C_out, H, W) (a grid: no
+        ``valid``)."""
         out_channels, in_channels = self.weight.shape[:2]
         expected_x = (in_channels, *self.weight.shape[2:])
         expected_y = (out_channels, *self.weight.shape[2:])
@@ -91,9 +104,7 @@ class SineModeLinear(FittedModel):
             gram += torch.einsum("nikl,njkl->klij", xc, xc)
             cross += torch.einsum("nikl,nokl->klio", xc, yc)
         power = gram.diagonal(dim1=-2, dim2=-1).mean(dim=(0, 1))
-        # a channel that never varies has zero rows in G and R: any positive penalty gives 0
-        penalty = torch.where(power > 0, self.ridge * power, 1.0)
-        weight = torch.linalg.solve(gram + torch.diag(penalty), cross)  # (H, W, C_in, C_out)
+        weight = ridge_solve(gram, cross, power, self.ridge)  # (H, W, C_in, C_out)
         bias = y_mean - torch.einsum("klio,ikl->okl", weight, x_mean)
         self.weight.copy_(weight.permute(3, 2, 0, 1))
         self.bias.copy_(bias)

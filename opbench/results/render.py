@@ -311,8 +311,8 @@ PROTOCOL_TEXT = (
     "“converged” when each of its runs improved validation by less than 1 % over its last "
     "max(10 epochs, 20 %) at the minimum rate (plateau) and its doubling check passed; a row "
     "without that evidence says “not converged” and is not ranked (rank –); nor is a row "
-    "with fewer than three seeds. The fitted baselines (mean, linear, identity) are solved "
-    "in closed form and need no evidence."
+    "with fewer than three seeds. The fitted baselines (mean, identity, linear, "
+    "pointwise_linear) are solved in closed form and need no evidence."
 )
 """How the board's rows were trained and when they count as converged."""
 

@@ -34,7 +34,7 @@ from rich.progress import (
 from opbench import checkpoint
 from opbench.checkpoint import CheckpointMeta, TrainState
 from opbench.config import TrainConfig
-from opbench.data.base import MetricFn, SampleSet, Split
+from opbench.data.base import MetricFn, SampleSet, Split, held_whole
 from opbench.errors import ConfigError, DataError
 from opbench.eval.evaluator import predict
 from opbench.models.surrogate import Surrogate
@@ -174,17 +174,18 @@ class Trainer:
         return self._train(train, val)
 
     def _fit_closed_form(self, train: Split, val: SampleSet) -> TrainResult:
-        if not isinstance(train, SampleSet):
+        held = held_whole(train)
+        if held is None:
             raise DataError(
                 "the fitted baselines solve for their weights on the whole training split in "
                 "memory, but it is streamed from disk (it exceeds data.max_memory_gb); raise "
                 "data.max_memory_gb or use fewer samples (data.n_train)"
             )
         start = time.perf_counter()
-        x, y = train.tensors["x"], train.tensors["y"]
-        self.surrogate.fit_normalizers(x, y, train.tensors.get("valid"))
+        x, y, valid = held.tensors["x"], held.tensors["y"], held.tensors.get("valid")
+        self.surrogate.fit_normalizers(x, y, valid)
         self.surrogate.net.fit(
-            self.surrogate.input_norm.encode(x), self.surrogate.output_norm.encode(y)
+            self.surrogate.input_norm.encode(x), self.surrogate.output_norm.encode(y), valid
         )
         self.surrogate.to(self.device)
         val_value = self.validate(val)

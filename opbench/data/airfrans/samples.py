@@ -70,18 +70,19 @@ def padded_set(
 
 class NodeSampledSet:
     """A training split (in memory or streamed) whose batches hold ``n_points`` random nodes
-    of each simulation; :meth:`chunks` (the normalisers' statistics) reads every node."""
+    of each simulation; :meth:`chunks` (the normalisers' statistics) reads every node, and
+    ``whole`` is the split it draws from (the fitted baselines fit on every node)."""
 
     def __init__(self, split: Split, n_points: int) -> None:
-        self.split = split
+        self.whole = split
         self.n_points = n_points
 
     @property
     def keys(self) -> tuple[str, ...]:
-        return self.split.keys
+        return self.whole.keys
 
     def __len__(self) -> int:
-        return len(self.split)
+        return len(self.whole)
 
     def batches(
         self,
@@ -92,14 +93,14 @@ class NodeSampledSet:
         keys: tuple[str, ...] | None = None,
     ) -> Iterator[Batch]:
         wanted = keys if keys is None or "valid" in keys else (*keys, "valid")
-        for batch in self.split.batches(
+        for batch in self.whole.batches(
             batch_size, shuffle=shuffle, generator=generator, keys=wanted
         ):
             sampled = self._sample(batch, generator)
             yield sampled if keys is None else {name: sampled[name] for name in keys}
 
     def chunks(self, size: int, keys: tuple[str, ...] | None = None) -> Iterator[Batch]:
-        yield from self.split.chunks(size, keys=keys)
+        yield from self.whole.chunks(size, keys=keys)
 
     def _sample(self, batch: Batch, generator: torch.Generator | None) -> Batch:
         counts = batch["valid"][:, 0].sum(dim=1).long()
