@@ -15,6 +15,7 @@ from test_cfdbench_tasks import cavity_tree
 from opbench import run as runner
 from opbench.config import parse_set
 from opbench.data import DATASETS, SampleSet, load_benchmark
+from opbench.data.base import held_whole
 from opbench.data.streaming import StreamedSampleSet, budget_bytes, physical_memory_bytes
 from opbench.errors import DataError
 from opbench.models import build_surrogate
@@ -168,8 +169,11 @@ def test_airfrans_streams_its_training_simulations(tmp_path):
     generate(root, GenerationOptions(n_train=10, n_test=3, n_around=80, n_normal=16), workers=1)
     streamed = load_benchmark("airfrans", "full", data_dir=root, max_memory_gb=TINY, n_points=300)
     in_memory = load_benchmark("airfrans", "full", data_dir=root, n_points=300)
-    assert isinstance(streamed.splits["train"].split, StreamedSampleSet)
-    assert isinstance(in_memory.splits["train"].split, SampleSet)
+    assert isinstance(streamed.splits["train"].whole, StreamedSampleSet)
+    assert isinstance(in_memory.splits["train"].whole, SampleSet)
+    # the fitted baseline fits on every node when held, and refuses a streamed split
+    assert held_whole(in_memory.splits["train"]) is in_memory.splits["train"].whole
+    assert held_whole(streamed.splits["train"]) is None
     assert streamed.info == in_memory.info
     _same_batches(streamed, in_memory, batch_size=3)
     in_memory, streamed = _runs(
