@@ -353,23 +353,26 @@ def record_key_json(record: Record) -> Key:
 
 
 def dataset_description(record: Record) -> str:
-    """How the dataset of ``record`` was made, for ``datasets.json``: the command that
-    generates it again, from the generator's own account in the record."""
+    """How the dataset of ``record`` was made, for ``datasets.json``: the generator's label
+    and the command that generates it again, from the generator's own account in the record
+    (:meth:`~opbench.data.base.DatasetFamily.generated_by`)."""
     dataset = record["dataset"]
     generator = dataset.get("generator") or {}
     if dataset["source"] != "generated" or not generator:
         return f"{dataset['family']} {dataset['config']} ({dataset['source']})"
     family = DATASETS.get(dataset["family"])
-    options = " ".join(
-        f"--{name.replace('_', '-')} {generator[name]}"
+    made = family.generated_by(generator)
+    command = ["opbench data generate", dataset["family"], "--config", dataset["config"]]
+    command += [
+        f"--{name.replace('_', '-')} {made.options[name]}"
         for name in family.generate_options
-        if name in generator and name != "workers"
-    )
+        if name in made.options and name != "workers"
+    ]
     version = generator.get("generator_version", dataset.get("generator_version"))
+    label = f", {made.label}" if made.label else ""
     return (
-        f"opbench-generated {dataset['family']} {dataset['config']}: opbench data generate "
-        f"{dataset['family']} --config {dataset['config']} {options} (generator version "
-        f"{version})"
+        f"opbench-generated {dataset['family']} {dataset['config']}{label}; made by "
+        f"{' '.join(command)} (generator version {version})"
     )
 
 

@@ -11,7 +11,7 @@ import torch
 from typer.testing import CliRunner
 
 from opbench.cli import app
-from opbench.data import load_benchmark
+from opbench.data import DATASETS, load_benchmark
 from opbench.data.airfrans.files import read_manifest, read_simulation
 from opbench.data.airfrans.forces import force_coefficients
 from opbench.data.airfrans.generate import GenerationOptions, generate
@@ -162,3 +162,11 @@ def test_without_data_dir_the_data_is_generated_once_into_the_cache():
     assert first.info.split.test == 2
     with pytest.raises(ConfigError, match="generated data only"):
         load_benchmark("airfrans", "full", data_dir=".", n_train=10)
+
+
+def test_a_table_on_generated_data_says_it_is_not_rans():
+    """The board's caption note: generated data are potential flow with a boundary layer;
+    a table of real AirfRANS data needs no note."""
+    family = DATASETS.get("airfrans")
+    assert "not the published RANS fields" in family.table_note("full", generated=True)
+    assert family.table_note("full", generated=False) is None

@@ -265,6 +265,20 @@ class ValidationReport:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class GeneratedBy:
+    """What made a generated dataset, read from the generator's sidecar(s) in its record.
+
+    Attributes:
+        label: the generator's own name for what it writes, e.g. "airfrans-style: potential
+            flow with boundary-layer correction" (``None`` where it gives none).
+        options: the ``opbench data generate`` options it ran with (``n_train``, ``seed``).
+    """
+
+    label: str | None
+    options: dict[str, Any]
+
+
 class DatasetFamily(Protocol):
     """The interface a dataset family registers in :data:`opbench.data.DATASETS`."""
 
@@ -293,10 +307,15 @@ class DatasetFamily(Protocol):
     def tasks(self) -> list[str]:
         """The task names this family offers."""
 
-    def table_note(self, config: str) -> str | None:
+    def table_note(self, config: str, generated: bool) -> str | None:
         """What a reader of a leaderboard table on ``config`` must know about its data
-        beyond the config name (a grid too coarse for the published problem), or
-        ``None``."""
+        beyond the config name (a grid too coarse for the published problem, generated
+        data of other physics than the published files), or ``None``; ``generated``: some
+        of the table's rows ran on opbench-generated data."""
+
+    def generated_by(self, generator: Mapping[str, Any]) -> GeneratedBy:
+        """What made a generated dataset, from the generator sidecar(s) that its record
+        holds (``dataset.generator``; each family writes its own layout)."""
 
     def check_config(self, config: str) -> bool:
         """Raise a ConfigError (suggesting close names) if ``config`` is not valid; return

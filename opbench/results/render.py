@@ -366,19 +366,21 @@ def table_notes(key: TableKey, table: Sequence[LeaderboardRow]) -> list[str]:
     note on its data (:func:`family_note`), and which unranked rows score better than the
     top-ranked one (:func:`unranked_note`)."""
     notes = [] if table[0].published else ["Not a published config."]
-    notes += [note] if (note := family_note(key)) else []
+    generated = any(row.source == "generated" for row in table)
+    notes += [note] if (note := family_note(key, generated)) else []
     notes += [note] if (note := unranked_note(table)) else []
     return notes
 
 
-def family_note(key: TableKey) -> str | None:
-    """The family's note on a table's data (a grid coarser than the published one)."""
+def family_note(key: TableKey, generated: bool) -> str | None:
+    """The family's note on a table's data (a grid coarser than the published one,
+    generated data of other physics); ``generated``: some rows ran on generated data."""
     from opbench.data import DATASETS
 
     if key[0] not in DATASETS:
         return None
     try:
-        return DATASETS.get(key[0]).table_note(key[1])
+        return DATASETS.get(key[0]).table_note(key[1], generated)
     except ConfigError:  # a config this opbench cannot parse (a newer one's): no note
         return None
 

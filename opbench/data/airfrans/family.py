@@ -32,7 +32,14 @@ from opbench.data.airfrans.generate import (
     generate,
 )
 from opbench.data.airfrans.metadata import AirfRANSInfo
-from opbench.data.base import Batch, Benchmark, MetricSense, Split, ValidationReport
+from opbench.data.base import (
+    Batch,
+    Benchmark,
+    GeneratedBy,
+    MetricSense,
+    Split,
+    ValidationReport,
+)
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
 from opbench.data.metadata import DatasetInfo, FileInfo
 from opbench.data.streaming import budget_bytes, held_or_streamed
@@ -104,8 +111,21 @@ class AirfRANSFamily:
         "cl": "value",
     }
 
-    def table_note(self, config: str) -> str | None:
-        return None
+    def table_note(self, config: str, generated: bool) -> str | None:
+        """Generated data are not RANS (:mod:`.generate`): the reader must not compare."""
+        if not generated:
+            return None
+        return (
+            "Generated AirfRANS-style data: potential flow (panel method) with an integral "
+            "boundary-layer correction, not the published RANS fields (OpenFOAM simpleFoam, "
+            "k-ω SST); ν_t is zero there and not scored. Its numbers do not compare with "
+            "published ones."
+        )
+
+    def generated_by(self, generator: Mapping[str, Any]) -> GeneratedBy:
+        """The sidecar (:mod:`.generate`) holds the label and, under ``options``, the
+        generation options."""
+        return GeneratedBy(generator.get("label"), dict(generator.get("options", {})))
 
     def configs(self) -> list[str]:
         return list(CONFIGS)

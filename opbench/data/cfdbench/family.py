@@ -23,7 +23,14 @@ from pydantic import Field
 
 from opbench.config import DataOptions, PositiveFloat, Seed, Size, validated
 from opbench.data import DATASETS
-from opbench.data.base import UNIT_KEY, Benchmark, MetricSense, SolverLadder, ValidationReport
+from opbench.data.base import (
+    UNIT_KEY,
+    Benchmark,
+    GeneratedBy,
+    MetricSense,
+    SolverLadder,
+    ValidationReport,
+)
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
 from opbench.data.cfdbench import samples, solvers
 from opbench.data.cfdbench.configs import PUBLISHED_CONFIGS, CFDBenchConfig, parse_config
@@ -196,7 +203,7 @@ class CFDBenchFamily:
     )
     metric_senses: Mapping[str, MetricSense] = {}
 
-    def table_note(self, config: str) -> str | None:
+    def table_note(self, config: str, generated: bool) -> str | None:
         """Frames coarser than the published 64 × 64 (an ``@n`` config)."""
         size = parse_config(config).frame_size
         if size is None or size >= DEFAULT_FRAME_SIZE:
@@ -206,6 +213,13 @@ class CFDBenchFamily:
             "solver's fields interpolated to a coarser frame grid; its numbers do not "
             "compare with published ones."
         )
+
+    def generated_by(self, generator: Mapping[str, Any]) -> GeneratedBy:
+        """The record holds one sidecar per subset (``{"bc": {...}}``), all written by one
+        ``opbench data generate`` call: the label and options of the first."""
+        first = next(iter(generator.values()), {})
+        names = (*GENERATION_OPTIONS, "seed")
+        return GeneratedBy(first.get("label"), {k: first[k] for k in names if k in first})
 
     def configs(self) -> list[str]:
         return list(PUBLISHED_CONFIGS)

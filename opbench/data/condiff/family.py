@@ -23,7 +23,14 @@ from torch import Tensor
 
 from opbench.config import Count, DataOptions, OpenFraction, Seed, Size
 from opbench.data import DATASETS
-from opbench.data.base import Batch, Benchmark, MetricSense, SampleSet, ValidationReport
+from opbench.data.base import (
+    Batch,
+    Benchmark,
+    GeneratedBy,
+    MetricSense,
+    SampleSet,
+    ValidationReport,
+)
 from opbench.data.cache import ensure_generated, generated_root, read_sidecar
 from opbench.data.condiff import fv, solvers
 from opbench.data.condiff.configs import (
@@ -212,7 +219,7 @@ class ConDiffFamily:
     )
     metric_senses: Mapping[str, MetricSense] = {}
 
-    def table_note(self, config: str) -> str | None:
+    def table_note(self, config: str, generated: bool) -> str | None:
         """On a grid coarser than the published 64², the coefficient's correlation length
         spans fewer cells: l·(g+1) cells of width h = 1/(g+1)."""
         cfg = parse_config(config)
@@ -226,6 +233,11 @@ class ConDiffFamily:
             "different problem from the published configs; its numbers do not compare with "
             "published ones."
         )
+
+    def generated_by(self, generator: Mapping[str, Any]) -> GeneratedBy:
+        """The generator's sidecar holds its options at the top level; it reproduces the
+        published data's method, so it needs no label of its own."""
+        return GeneratedBy(None, {k: generator[k] for k in self.generate_options if k in generator})
 
     def configs(self) -> list[str]:
         return list(PUBLISHED_CONFIGS)
