@@ -363,11 +363,7 @@ def dataset_description(record: Record) -> str:
     family = DATASETS.get(dataset["family"])
     made = family.generated_by(generator)
     command = ["opbench data generate", dataset["family"], "--config", dataset["config"]]
-    command += [
-        f"--{name.replace('_', '-')} {made.options[name]}"
-        for name in family.generate_options
-        if name in made.options and name != "workers"
-    ]
+    command += [f"--{name.replace('_', '-')} {value}" for name, value in made.options.items()]
     version = generator.get("generator_version", dataset.get("generator_version"))
     label = f", {made.label}" if made.label else ""
     return (

@@ -272,7 +272,8 @@ class GeneratedBy:
     Attributes:
         label: the generator's own name for what it writes, e.g. "airfrans-style: potential
             flow with boundary-layer correction" (``None`` where it gives none).
-        options: the ``opbench data generate`` options it ran with (``n_train``, ``seed``).
+        options: the ``opbench data generate`` options it ran with (``n_train``, ``seed``),
+            in the order of the family's ``generate_options``.
     """
 
     label: str | None

@@ -98,9 +98,8 @@ class PointwiseLinear(FittedModel):
 
     def forward(self, batch: Batch) -> Tensor:
         x = batch["x"]
-        return (
-            torch.einsum("oi,bip->bop", self.weight.to(x.dtype), x) + self.bias.to(x.dtype)[:, None]
-        )
+        weight, bias = self.weight.to(x.dtype), self.bias.to(x.dtype)
+        return torch.einsum("oi,bip->bop", weight, x) + bias[:, None]
 
 
 @register_model(
