@@ -77,15 +77,15 @@ def models_table() -> Table:
 
 
 def datasets_text() -> Group:
-    """One block per family: title, default config, all configs, tasks, citation."""
+    """One block per family: title, default config, tasks (with their layouts), all configs,
+    citation."""
     from opbench.data import DATASETS
 
     blocks = []
     for name, family in DATASETS.items():
         blocks.append(Text(f"{name}: {family.title}", style="bold"))
-        blocks.append(
-            Text(f"  default config: {family.default_config}; tasks: {', '.join(family.tasks())}")
-        )
+        tasks = ", ".join(f"{task} ({layout})" for task, layout in family.tasks().items())
+        blocks.append(Text(f"  default config: {family.default_config}; tasks: {tasks}"))
         blocks.append(Text(f"  configs ({len(family.configs())}): {', '.join(family.configs())}"))
         blocks.append(
             Text("  cite:\n" + "\n".join(f"    {line}" for line in family.citation.splitlines()))

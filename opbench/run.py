@@ -142,8 +142,10 @@ def resolve(
             f"--equal-accuracy: the {dataset} family has no numerical solver ladder to compare with"
         )
     task = task or family.default_task
-    if task not in family.tasks():
-        raise unknown_name(f"task of dataset {dataset!r}", task, family.tasks())
+    layouts = family.tasks()
+    if task not in layouts:
+        raise unknown_name(f"task of dataset {dataset!r}", task, layouts)
+    entry.check_layout(layouts[task], task)
     preset = choice(Preset, preset, "preset")
     sections = check_overrides(overrides or {})
     preset_values = entry.preset(preset.value)

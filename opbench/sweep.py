@@ -1,8 +1,9 @@
 """Sweeps: every model × dataset × seed combination, run by a local process pool or by Ray.
 
 A sweep is planned in full before anything runs: every name, preset, option and
-model/layout pairing is checked, and each dataset is loaded once (generated into the cache
-if needed) to learn its task and data fingerprint. Each run is identified by its
+model/layout pairing is checked (by :func:`opbench.run.resolve`, from the layouts its
+dataset family declares), and then each dataset is loaded once (generated into the cache
+if needed) to learn its data fingerprint. Each run is identified by its
 **run hash** (:func:`opbench.config.run_hash`: model, hyperparameters, trainer settings,
 the data by fingerprint and task options; never paths, devices or thread counts) and its
 seed. The sweep then sorts the runs:
@@ -189,7 +190,8 @@ def plan(
     ``overrides`` is the nested dict of :func:`opbench.run.resolve`; ``records`` a
     directory of record files whose runs count as done. Raises :class:`ConfigError` for an
     unknown name or option, an empty list, an unwritable ``out``, or a model that cannot
-    read a dataset's layout (each dataset is loaded once to find its task and fingerprint).
+    read a dataset's layout, all before any dataset is loaded (each is then loaded once to
+    find its fingerprint).
     """
     if not models or not datasets or not seeds:
         raise ConfigError("a sweep needs at least one model, one dataset and one seed")
@@ -224,11 +226,11 @@ def plan(
 
 
 def identify(
-    specs: Sequence[RunSpec], identities: dict[str, tuple[Any, dict[str, Any]]] | None = None
+    specs: Sequence[RunSpec], identities: dict[str, dict[str, Any]] | None = None
 ) -> list[SweepJob]:
     """The jobs of ``specs``: each distinct dataset is loaded once (``identities`` keeps
-    what was loaded across calls), every model is checked against its task's layout, and
-    each run gets its run hash from the data's identity."""
+    what was loaded across calls) and each run gets its run hash from the data's
+    identity."""
     identities = {} if identities is None else identities
     jobs = []
     for spec in specs:
@@ -237,9 +239,8 @@ def identify(
             family = DATASETS.get(spec.dataset)
             data_dir = Path(spec.data_dir) if spec.data_dir else None
             benchmark = family.load_benchmark(spec.config, spec.task, spec.data, data_dir)
-            identities[data] = (benchmark.task, benchmark.info.identity())
-        task, identity = identities[data]
-        MODELS.get(spec.model).check_layout(task)
+            identities[data] = benchmark.info.identity()
+        identity = identities[data]
         jobs.append(SweepJob(spec, spec.run_hash(identity)))
     return jobs
 

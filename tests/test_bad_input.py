@@ -76,6 +76,26 @@ def test_values_that_would_break_the_run_are_refused_first(data_root, tmp_path, 
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("model", "dataset", "task"),
+    [
+        ("mlp", "condiff", "steady"),
+        ("unet", "airfrans", "fields"),
+        ("pointnet", "cfdbench", "autoregressive"),
+        ("unet", "cfdbench", "nonautoregressive"),
+    ],
+)
+def test_a_model_that_cannot_read_the_layout_is_refused_before_any_data_is_made(
+    tmp_path, model, dataset, task
+):
+    layout = DATASETS.get(dataset).tasks()[task]
+    out = tmp_path / "runs"
+    code, output = invoke("run", model, dataset, "--task", task, "--out", out, "--quiet")
+    assert_refused(code, output, f"model {model!r} supports the layouts", f"{layout!r} layout")
+    assert not out.exists()
+    assert not (Path(os.environ["OPBENCH_HOME"]) / "data").exists()  # nothing generated
+
+
 def _zero_sample_copy(data_root: Path, root: Path, split: str) -> Path:
     """A copy of the data whose ``split`` file is valid but holds no samples."""
     (root / CONFIG).mkdir(parents=True)

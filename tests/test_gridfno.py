@@ -6,7 +6,6 @@ import math
 
 import pytest
 import torch
-from conftest import grid_task
 
 from opbench.errors import ConfigError
 from opbench.models import MODELS, count_parameters
@@ -65,7 +64,7 @@ def test_registered_for_points_with_both_presets():
         398,
     )  # the AirfRANS recipe
     with pytest.raises(ConfigError, match="points"):
-        entry.check_layout(grid_task((16, 16)))
+        entry.check_layout("grid", "steady")
 
 
 def test_preset_parameter_counts():

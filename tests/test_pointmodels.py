@@ -6,7 +6,6 @@ from itertools import pairwise
 
 import pytest
 import torch
-from conftest import grid_task
 
 from opbench.errors import ConfigError
 from opbench.models import MODELS, count_parameters
@@ -57,7 +56,7 @@ def test_registered_for_points_only_with_both_presets():
         assert entry.preset("paper")["train"]["batch_size"] == 1
         assert "AirfRANS" in entry.citation
         with pytest.raises(ConfigError, match="points"):
-            entry.check_layout(grid_task((16, 16)))
+            entry.check_layout("grid", "steady")
     assert "PointNet" in MODELS.get("pointnet").citation
 
 

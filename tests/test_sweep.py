@@ -27,7 +27,8 @@ def test_plan_checks_everything_first(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"unknown model 'unte'.*unet"):
         _plan(tmp_path, models=("unte",))
     with pytest.raises(ConfigError, match=r"mlp.*supports the layouts points"):
-        _plan(tmp_path, models=("mlp",), overrides=SMALL)
+        _plan(tmp_path, models=("mean", "mlp"), overrides=SMALL)
+    assert not (Path(os.environ["OPBENCH_HOME"]) / "data").exists()  # checked before any load
     with pytest.raises(ConfigError, match="at least one"):
         _plan(tmp_path, seeds=())
     with pytest.raises(ConfigError, match="FAMILY"):

@@ -20,6 +20,7 @@ from opbench.config import DataOptions
 from opbench.data.metadata import DatasetInfo
 from opbench.errors import DataError
 from opbench.ops.resample import Layout
+from opbench.tasks import Layout as TaskLayout
 from opbench.tasks import TaskSpec
 
 Batch = dict[str, Tensor]
@@ -305,8 +306,9 @@ class DatasetFamily(Protocol):
     def configs(self) -> list[str]:
         """The published config names."""
 
-    def tasks(self) -> list[str]:
-        """The task names this family offers."""
+    def tasks(self) -> Mapping[str, TaskLayout]:
+        """The tasks this family offers, each with the layout of its samples (declared here
+        so that a model is checked against it before any data are loaded)."""
 
     def table_note(self, config: str, generated: bool) -> str | None:
         """What a reader of a leaderboard table on ``config`` must know about its data

@@ -142,11 +142,12 @@ class ModelEntry:
             raise unknown_name(f"preset of model {self.name!r}", preset, self.presets)
         return self.presets[preset]
 
-    def check_layout(self, task: TaskSpec) -> None:
-        if task.layout not in self.layouts:
+    def check_layout(self, layout: str, task: str) -> None:
+        """A ConfigError unless the model reads ``layout``, the layout of task ``task``."""
+        if layout not in self.layouts:
             raise ConfigError(
                 f"model {self.name!r} supports the layouts {', '.join(self.layouts)}, "
-                f"not the {task.layout!r} layout of task {task.name!r}"
+                f"not the {layout!r} layout of task {task!r}"
             )
 
     def check_hyperparameters(self, values: Mapping[str, Any]) -> dict[str, Any]:

@@ -115,7 +115,7 @@ def build_surrogate(model: str, task: TaskSpec, hyperparameters: Mapping[str, An
     """The registered ``model`` for ``task`` between its normalisers (hyperparameters are
     checked against the model's declared ones)."""
     entry = MODELS.get(model)
-    entry.check_layout(task)
+    entry.check_layout(task.layout, task.name)
     return Surrogate(entry.instantiate(task, hyperparameters), task, entry.flags)
 
 

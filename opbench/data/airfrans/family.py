@@ -46,10 +46,11 @@ from opbench.data.streaming import budget_bytes, held_or_streamed
 from opbench.errors import ConfigError, DataError, unknown_name
 from opbench.io import stable_hash
 from opbench.ops.moments import channel_moments
-from opbench.tasks import TaskSpec
+from opbench.tasks import Layout, TaskSpec
 
 CONFIGS = ("full", "scarce", "reynolds", "aoa")
-TASKS = ("fields",)
+TASKS: dict[str, Layout] = {"fields": "points"}
+"""The task, with its layout: every field at every mesh node."""
 REFERENCE_POINTS = 32_000
 STATISTICS_CHUNK = 16
 """Simulations per chunk of the target statistics."""
@@ -130,8 +131,8 @@ class AirfRANSFamily:
     def configs(self) -> list[str]:
         return list(CONFIGS)
 
-    def tasks(self) -> list[str]:
-        return list(TASKS)
+    def tasks(self) -> dict[str, Layout]:
+        return dict(TASKS)
 
     def check_config(self, config: str) -> bool:
         if config not in CONFIGS:
@@ -256,7 +257,7 @@ def _benchmark(
     metrics = {**scoring.field_metrics(std.clamp_min(1e-12), scored), **forces.metrics()}
     task_spec = TaskSpec(
         name=task,
-        layout="points",
+        layout=TASKS[task],
         input_fields=samples.INPUTS,
         output_fields=samples.OUTPUTS,
         spatial_shape=None,

@@ -15,7 +15,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import numpy as np
 import torch
@@ -53,7 +53,7 @@ from opbench.data.streaming import budget_bytes
 from opbench.errors import ConfigError, DataError
 from opbench.io import stable_hash
 from opbench.registry import Registry
-from opbench.tasks import TaskSpec
+from opbench.tasks import Layout, TaskSpec
 
 AUTOREGRESSIVE_METRICS = ("nmse", "nmse_u", "mse", "rmse", "mae")
 NONAUTOREGRESSIVE_METRICS = ("nmse_u", "mse", "rmse", "mae")
@@ -224,8 +224,8 @@ class CFDBenchFamily:
     def configs(self) -> list[str]:
         return list(PUBLISHED_CONFIGS)
 
-    def tasks(self) -> list[str]:
-        return TASKS.names()
+    def tasks(self) -> dict[str, Layout]:
+        return {name: TASKS.get(name).layout for name in TASKS.names()}
 
     def check_config(self, config: str) -> bool:
         """Every valid config draws from the published problems and subsets."""
@@ -299,7 +299,7 @@ class CFDBenchFamily:
         scale the case parameters).
         """
         cfg = parse_config(config)
-        build = TASKS.get(task)
+        build = TASKS.get(task).build
         options = CFDBenchOptions() if options is None else options
         if cfg.frame_size is not None:
             if data_dir is not None:
@@ -523,7 +523,7 @@ def _autoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
     test = pairs["test"].samples
     task = TaskSpec(
         name="autoregressive",
-        layout="grid-timestep",
+        layout=TASKS.get("autoregressive").layout,
         input_fields=("u", "v", "mask", *cases.problem.param_keys),
         output_fields=("u", "v"),
         spatial_shape=cases.shape,
@@ -617,7 +617,7 @@ def _nonautoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
     }
     task = TaskSpec(
         name="nonautoregressive",
-        layout="points",
+        layout=TASKS.get("nonautoregressive").layout,
         input_fields=(*cases.problem.param_keys, "t", "x", "y"),
         output_fields=("u",),
         spatial_shape=None,
@@ -643,9 +643,16 @@ def _nonautoregressive(cases: _Cases, options: CFDBenchOptions) -> Benchmark:
     )
 
 
-TASKS: Registry[Callable[[_Cases, CFDBenchOptions], Benchmark]] = Registry("CFDBench task")
-TASKS.add("autoregressive", _autoregressive)
-TASKS.add("nonautoregressive", _nonautoregressive)
+class _Task(NamedTuple):
+    """A task: the layout of its samples, and how it is built from the cases."""
+
+    layout: Layout
+    build: Callable[[_Cases, CFDBenchOptions], Benchmark]
+
+
+TASKS: Registry[_Task] = Registry("CFDBench task")
+TASKS.add("autoregressive", _Task("grid-timestep", _autoregressive))
+TASKS.add("nonautoregressive", _Task("points", _nonautoregressive))
 
 
 DATASETS.add("cfdbench", CFDBenchFamily())

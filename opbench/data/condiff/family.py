@@ -48,10 +48,12 @@ from opbench.data.streaming import StreamedSampleSet, budget_bytes
 from opbench.errors import ConfigError, DataError, unknown_name
 from opbench.io import sha256_file, stable_hash
 from opbench.ops.dst import dst2
-from opbench.tasks import TaskSpec
+from opbench.tasks import Layout, TaskSpec
 
 DEFAULT_N_TRAIN = 256
 DEFAULT_N_TEST = 64
+TASKS: dict[str, Layout] = {"steady": "grid"}
+"""The task, with its layout: the coefficient and source fields → the solution field."""
 """Sizes generated when the options leave ``n_train`` / ``n_test`` unset."""
 
 
@@ -242,8 +244,8 @@ class ConDiffFamily:
     def configs(self) -> list[str]:
         return list(PUBLISHED_CONFIGS)
 
-    def tasks(self) -> list[str]:
-        return ["steady"]
+    def tasks(self) -> dict[str, Layout]:
+        return dict(TASKS)
 
     def check_config(self, config: str) -> bool:
         return parse_config(config).published
@@ -253,7 +255,7 @@ class ConDiffFamily:
         h = 1 / (config.grid + 1)
         return TaskSpec(
             name="steady",
-            layout="grid",
+            layout=TASKS["steady"],
             input_fields=("f",) if config.is_poisson else ("k", "f"),
             output_fields=("u",),
             spatial_shape=(config.grid, config.grid),
@@ -314,8 +316,8 @@ class ConDiffFamily:
         (the model's normalisers, fitted on the trained config, travel with the model).
         """
         cfg = parse_config(config)
-        if task not in self.tasks():
-            raise unknown_name("ConDiff task", task, self.tasks())
+        if task not in TASKS:
+            raise unknown_name("ConDiff task", task, TASKS)
         options = ConDiffOptions() if options is None else options
         if data_dir is None:
             dataset_dir = self._generated_dir(cfg, options, test_only)
