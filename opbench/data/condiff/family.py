@@ -52,9 +52,9 @@ from opbench.tasks import Layout, TaskSpec
 
 DEFAULT_N_TRAIN = 256
 DEFAULT_N_TEST = 64
+"""Sizes generated when the options leave ``n_train`` / ``n_test`` unset."""
 TASKS: dict[str, Layout] = {"steady": "grid"}
 """The task, with its layout: the coefficient and source fields → the solution field."""
-"""Sizes generated when the options leave ``n_train`` / ``n_test`` unset."""
 
 
 def _average(k: np.ndarray) -> np.ndarray:
