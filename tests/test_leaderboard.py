@@ -364,6 +364,20 @@ def test_tables_with_per_sample_errors_get_tested_ranks_and_intervals() -> None:
     assert fno[3] == f"[{low:#.4g}, {high:#.4g}]"  # 4 significant digits, as the means
 
 
+def test_a_lone_ranked_row_still_gets_its_interval() -> None:
+    """Only fno has three seeds: it ranks first alone, and its interval is still shown
+    (a lone row was once called untested and showed none)."""
+    records = _tested({"fno": 0.1, "unet": 0.05})
+    two_seeds = [r for r in records if (r["model"]["name"], r["train"]["seed"]) != ("unet", 2)]
+    rows = leaderboard_rows(board(*two_seeds))
+    assert [(r.model, r.rank_label, r.tested) for r in rows] == [
+        ("fno", "1", True),
+        ("unet", "–", False),
+    ]
+    low, high = rows[0].interval
+    assert low < rows[0].primary.mean < high and rows[1].interval is None
+
+
 def test_rows_within_noise_share_a_rank() -> None:
     """fno and unet differ by 1 % with a 30 % spread over 50 samples: a tie, shown 1=."""
     rows = leaderboard_rows(board(*_tested({"fno": 0.100, "unet": 0.101, "mean": 1.0})))

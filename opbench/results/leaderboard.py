@@ -472,7 +472,7 @@ def places(
     (module docstring), otherwise positions in ``order``."""
     ranked = [key for key in order if means[key] is not None]
     tested = (
-        len(ranked) > 1
+        bool(ranked)
         and len({fingerprints[key] for key in ranked}) == 1
         and all(errors[key] is not None for key in ranked)
         and len({errors[key].shape[1] for key in ranked}) == 1
