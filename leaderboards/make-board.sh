@@ -46,7 +46,8 @@ opbench converge --models fno,unet,dilresnet,deeponet,multionet,lsm:small32,scot
 # fit this machine's budget; the caption says so). pointwise_linear, the fitted baseline
 # (seconds), sets the floor: the freestream and what is linear in a node's features.
 # Estimate: ~46 s per epoch of all five networks on an idle machine (~88 s under load),
-# 1.4–2.6 h if every network passes its first doubling check at 40 epochs.
+# 1.4–2.6 h if every network passes its first doubling check at 40 epochs. Measured: 5.9 h
+# (597 min of one worker): every network climbed to 160 epochs and failed its check at 320.
 opbench converge --models deeponet,multionet,fno_points,mlp,pointnet,pointwise_linear \
     --datasets airfrans:full --set data.n_train=100 --set data.n_test=25 \
     --pilot-epochs 5 --start-epochs 40 "${common[@]}"
