@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pytest
 import torch
@@ -187,6 +188,37 @@ def test_k_to_vertex_average_versus_crop(home: Path) -> None:
     assert not torch.allclose(crop.splits["test"].tensors["x"], average.splits["test"].tensors["x"])
 
 
+def nudge_last_bit(folder: Path) -> None:
+    """Move one solution value of the test file by one unit in the last place, as another
+    CPU's solver might."""
+    (path,) = folder.glob("*_test.h5")
+    with h5py.File(path, "r+") as file:
+        values = file["x"][...]
+        values[0, 0] = np.nextafter(values[0, 0], np.inf)
+        file["x"][...] = values
+
+
+@pytest.mark.parametrize("sidecar", [True, False], ids=["generated", "real"])
+def test_generated_data_are_identified_by_recipe_and_real_files_by_bytes(
+    home: Path, tmp_path: Path, sidecar: bool
+) -> None:
+    """The same recipe writes other last bits on another machine (content_identity): the
+    fingerprint of generated data stays, that of real files follows their checksums. The
+    checksums themselves are recorded either way."""
+    generated = load(ConDiffOptions(n_train=10, n_test=4))
+    source = Path(generated.info.files["test"].path).parent
+    root = tmp_path / "copy"
+    ignore = None if sidecar else shutil.ignore_patterns(SIDECAR)
+    shutil.copytree(source, root / NAME, ignore=ignore)
+    before = load(ConDiffOptions(), data_dir=root).info
+    nudge_last_bit(root / NAME)
+    after = load(ConDiffOptions(), data_dir=root).info
+    assert after.files["test"].sha256 != before.files["test"].sha256
+    assert after.files["train"] == before.files["train"]
+    assert (after.fingerprint == before.fingerprint) is sidecar
+    assert (before.fingerprint == generated.info.fingerprint) is sidecar
+
+
 def test_real_files_subsets_and_errors(home: Path, tmp_path: Path) -> None:
     generated = load(ConDiffOptions(n_train=10, n_test=4))
     source = Path(generated.info.files["test"].path).parent
@@ -204,7 +236,12 @@ def test_real_files_subsets_and_errors(home: Path, tmp_path: Path) -> None:
     )
     everything = load(ConDiffOptions(), data_dir=real_root)
     assert len(everything.splits["test"]) == 4
-    assert everything.info.fingerprint == generated.info.fingerprint
+    # without the sidecar the files are identified by their bytes, not by the recipe
+    assert everything.info.fingerprint != generated.info.fingerprint
+    assert everything.info.files == {
+        split: file.model_copy(update={"path": str(real_root / NAME / Path(file.path).name)})
+        for split, file in generated.info.files.items()
+    }
     with pytest.raises(ConfigError, match="holds only 10 samples"):
         load(ConDiffOptions(n_train=11), data_dir=real_root)
     with pytest.raises(ConfigError, match="task"):

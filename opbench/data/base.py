@@ -280,6 +280,17 @@ class GeneratedBy:
     label: str | None
     options: dict[str, Any]
 
+    def identity(self, config: str, version: str | None) -> dict[str, Any]:
+        """The recipe as the identity of generated data
+        (:func:`opbench.data.metadata.content_identity`): the ``config`` generated, the
+        generator ``version``, the label and the options; no timings, dates or paths."""
+        return {
+            "config": config,
+            "generator_version": version,
+            "label": self.label,
+            "options": self.options,
+        }
+
 
 class DatasetFamily(Protocol):
     """The interface a dataset family registers in :data:`opbench.data.DATASETS`."""

@@ -48,7 +48,7 @@ from opbench.data.cfdbench.physics import divergence
 from opbench.data.cfdbench.problems import PROBLEMS, Problem
 from opbench.data.cfdbench.samples import CaseFrames, ParamScaler
 from opbench.data.cfdbench.solver import simulate
-from opbench.data.metadata import DatasetInfo, FileInfo
+from opbench.data.metadata import DatasetInfo, FileInfo, content_identity
 from opbench.data.streaming import budget_bytes
 from opbench.errors import ConfigError, DataError
 from opbench.io import stable_hash
@@ -217,9 +217,7 @@ class CFDBenchFamily:
     def generated_by(self, generator: Mapping[str, Any]) -> GeneratedBy:
         """The record holds one sidecar per subset (``{"bc": {...}}``), all written by one
         ``opbench data generate`` call: the label and options of the first."""
-        first = next(iter(generator.values()), {})
-        names = (*GENERATION_OPTIONS, "seed")
-        return GeneratedBy(first.get("label"), {k: first[k] for k in names if k in first})
+        return _made_by(next(iter(generator.values()), {}))
 
     def configs(self) -> list[str]:
         return list(PUBLISHED_CONFIGS)
@@ -321,6 +319,12 @@ class CFDBenchFamily:
         return build(cases, options)
 
 
+def _made_by(sidecar: Mapping[str, Any]) -> GeneratedBy:
+    """The label and ``opbench data generate`` options in one subset's sidecar."""
+    names = (*GENERATION_OPTIONS, "seed")
+    return GeneratedBy(sidecar.get("label"), {k: sidecar[k] for k in names if k in sidecar})
+
+
 @dataclass
 class _Cases:
     """A config's cases, split and padded, with the time step they define.
@@ -354,6 +358,13 @@ class _Cases:
     def shape(self) -> tuple[int, int]:
         return self.frames["test"][0].mask.shape
 
+    def recipe(self, subset: str) -> dict[str, Any] | None:
+        """How ``subset`` was generated (``None`` for published files)."""
+        sidecar = self.sidecars.get(subset)
+        if sidecar is None:
+            return None
+        return _made_by(sidecar).identity(self.config.name, sidecar.get("generator_version"))
+
     def info(self, task: str, **task_fields: Any) -> CFDBenchInfo:
         """The record's dataset section, with the task's own fields."""
         sidecars = self.sidecars
@@ -369,7 +380,10 @@ class _Cases:
             files=self.files,
             fingerprint=stable_hash(
                 [
-                    {subset: f.sha256 for subset, f in self.files.items()},
+                    {
+                        subset: content_identity(file, self.recipe(subset))
+                        for subset, file in self.files.items()
+                    },
                     [self.keys[name] for name in samples.SPLITS],
                 ]
             ),

@@ -43,7 +43,7 @@ from opbench.data.condiff.files import RawSplit, read_split, scan_split, split_p
 from opbench.data.condiff.generate import GENERATOR_VERSION, GenerationReport, generate
 from opbench.data.condiff.metadata import ConDiffInfo
 from opbench.data.condiff.validate import cell_coefficients, validate
-from opbench.data.metadata import DatasetInfo, FileInfo
+from opbench.data.metadata import DatasetInfo, FileInfo, content_identity
 from opbench.data.streaming import StreamedSampleSet, budget_bytes
 from opbench.errors import ConfigError, DataError, unknown_name
 from opbench.io import sha256_file, stable_hash
@@ -351,10 +351,12 @@ class ConDiffFamily:
         if n_file is not None:
             files["train"] = _file_info(paths["train"], n_file)
         val_hash = stable_hash(val_index.tolist())
+        version = None if sidecar is None else sidecar.get("generator_version")
+        recipe = None if sidecar is None else self.generated_by(sidecar).identity(cfg.name, version)
         fingerprint = stable_hash(
             [
-                files["train"].sha256 if n_file is not None else None,
-                files["test"].sha256,
+                content_identity(files["train"], recipe) if n_file is not None else None,
+                content_identity(files["test"], recipe),
                 n_train,
                 len(test),
                 val_hash,
@@ -366,7 +368,7 @@ class ConDiffFamily:
             task=task,
             source="real" if sidecar is None else "generated",
             published=cfg.published,
-            generator_version=None if sidecar is None else sidecar.get("generator_version"),
+            generator_version=version,
             generator=sidecar,
             files=files,
             fingerprint=fingerprint,
