@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from opbench.results.leaderboard import leaderboard_rows
-from opbench.results.publish import read_published_records
+from opbench.results.publish import RECORDS_DIR, read_published_records
 from opbench.results.record import RECORD_NAME, Record
 from opbench.results.text import interval_text, mean_std, percent
 
@@ -78,7 +78,13 @@ def board_comparison(run_record: Record, root: Path) -> list[str]:
     record = run_record.to_json()
     dataset = record["dataset"]
     family, config, task = dataset["family"], dataset["config"], dataset["task"]
-    published = read_published_records(root, missing_ok=True)
+    if not (Path(root) / RECORDS_DIR).is_dir():
+        return [
+            f"No published board at {root} to compare with (--board names one: the "
+            "repository's leaderboards/).",
+            _this_run(run_record),
+        ]
+    published = read_published_records(root)
     rows = [row for row in leaderboard_rows(published) if row.family == family and row.ranked]
     same = [row for row in rows if (row.config, row.task) == (config, task)]
     lines = []
