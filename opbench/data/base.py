@@ -275,18 +275,20 @@ class GeneratedBy:
             flow with boundary-layer correction" (``None`` where it gives none).
         options: the ``opbench data generate`` options it ran with (``n_train``, ``seed``),
             in the order of the family's ``generate_options``.
+        version: the generator's version (``generator_version`` in its sidecar).
     """
 
     label: str | None
     options: dict[str, Any]
+    version: str | None
 
-    def identity(self, config: str, version: str | None) -> dict[str, Any]:
+    def identity(self, config: str) -> dict[str, Any]:
         """The recipe as the identity of generated data
         (:func:`opbench.data.metadata.content_identity`): the ``config`` generated, the
-        generator ``version``, the label and the options; no timings, dates or paths."""
+        generator version, the label and the options; no timings, dates or paths."""
         return {
             "config": config,
-            "generator_version": version,
+            "generator_version": self.version,
             "label": self.label,
             "options": self.options,
         }

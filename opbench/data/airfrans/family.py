@@ -126,7 +126,11 @@ class AirfRANSFamily:
     def generated_by(self, generator: Mapping[str, Any]) -> GeneratedBy:
         """The sidecar (:mod:`.generate`) holds the label and, under ``options``, the
         generation options."""
-        return GeneratedBy(generator.get("label"), dict(generator.get("options", {})))
+        return GeneratedBy(
+            generator.get("label"),
+            dict(generator.get("options", {})),
+            generator.get("generator_version"),
+        )
 
     def configs(self) -> list[str]:
         return list(CONFIGS)

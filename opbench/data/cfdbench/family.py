@@ -322,7 +322,8 @@ class CFDBenchFamily:
 def _made_by(sidecar: Mapping[str, Any]) -> GeneratedBy:
     """The label and ``opbench data generate`` options in one subset's sidecar."""
     names = (*GENERATION_OPTIONS, "seed")
-    return GeneratedBy(sidecar.get("label"), {k: sidecar[k] for k in names if k in sidecar})
+    options = {k: sidecar[k] for k in names if k in sidecar}
+    return GeneratedBy(sidecar.get("label"), options, sidecar.get("generator_version"))
 
 
 @dataclass
@@ -363,7 +364,7 @@ class _Cases:
         sidecar = self.sidecars.get(subset)
         if sidecar is None:
             return None
-        return _made_by(sidecar).identity(self.config.name, sidecar.get("generator_version"))
+        return _made_by(sidecar).identity(self.config.name)
 
     def info(self, task: str, **task_fields: Any) -> CFDBenchInfo:
         """The record's dataset section, with the task's own fields."""

@@ -239,7 +239,8 @@ class ConDiffFamily:
     def generated_by(self, generator: Mapping[str, Any]) -> GeneratedBy:
         """The generator's sidecar holds its options at the top level; it reproduces the
         published data's method, so it needs no label of its own."""
-        return GeneratedBy(None, {k: generator[k] for k in self.generate_options if k in generator})
+        options = {k: generator[k] for k in self.generate_options if k in generator}
+        return GeneratedBy(None, options, generator.get("generator_version"))
 
     def configs(self) -> list[str]:
         return list(PUBLISHED_CONFIGS)
@@ -351,8 +352,8 @@ class ConDiffFamily:
         if n_file is not None:
             files["train"] = _file_info(paths["train"], n_file)
         val_hash = stable_hash(val_index.tolist())
-        version = None if sidecar is None else sidecar.get("generator_version")
-        recipe = None if sidecar is None else self.generated_by(sidecar).identity(cfg.name, version)
+        made = None if sidecar is None else self.generated_by(sidecar)
+        recipe = None if made is None else made.identity(cfg.name)
         fingerprint = stable_hash(
             [
                 content_identity(files["train"], recipe) if n_file is not None else None,
@@ -368,7 +369,7 @@ class ConDiffFamily:
             task=task,
             source="real" if sidecar is None else "generated",
             published=cfg.published,
-            generator_version=version,
+            generator_version=None if made is None else made.version,
             generator=sidecar,
             files=files,
             fingerprint=fingerprint,
