@@ -421,3 +421,19 @@ def test_a_table_never_mixes_data_fingerprints() -> None:
     text = render_markdown(rows, "condiff", date=DATE)
     assert "## poisson / steady · data aaaaaaaa" in text
     assert "## poisson / steady · data bbbbbbbb" in text
+
+
+def test_a_table_without_ranked_rows_says_why() -> None:
+    one_seed = [make_record("fno", 0, 0.1), make_record("unet", 0, 0.2)]
+    text = render_markdown(leaderboard_rows(board(*one_seed)), "condiff", date=DATE)
+    assert (
+        "No row is ranked: a rank needs 3 seeds and, for a trained model, convergence "
+        "evidence; no row here has more than 1 seed. The rows are ordered by mean only."
+    ) in text
+    unconverged = [make_record("fno", s, 0.1, converged=False) for s in range(3)]
+    text = render_markdown(leaderboard_rows(board(*unconverged)), "condiff", date=DATE)
+    assert "the rows here with 3 seeds lack that evidence." in text
+    ranked = [make_record("fno", s, 0.1) for s in range(3)]
+    assert "No row is ranked" not in render_markdown(
+        leaderboard_rows(board(*ranked)), "condiff", date=DATE
+    )

@@ -19,6 +19,7 @@ from opbench.errors import ConfigError, unknown_name
 from opbench.eval.equal_accuracy import SolverCurve, SolverPoint
 from opbench.eval.statistics import ALPHA, DRAWS
 from opbench.results.leaderboard import (
+    MIN_RANKED_SEEDS,
     LeaderboardRow,
     Record,
     RunsTried,
@@ -363,8 +364,8 @@ def table_provenance(records: Sequence[Record], key: TableKey) -> str:
 
 def table_notes(key: TableKey, table: Sequence[LeaderboardRow]) -> list[str]:
     """What a table's caption says beside its name: not a published config, the family's
-    note on its data (:func:`family_note`), and which unranked rows score better than the
-    top-ranked one (:func:`unranked_note`)."""
+    note on its data (:func:`family_note`), and what its unranked rows mean
+    (:func:`unranked_note`)."""
     notes = [] if table[0].published else ["Not a published config."]
     generated = any(row.source == "generated" for row in table)
     notes += [note] if (note := family_note(key, generated)) else []
@@ -386,11 +387,12 @@ def family_note(key: TableKey, generated: bool) -> str | None:
 
 
 def unranked_note(table: Sequence[LeaderboardRow]) -> str | None:
-    """A warning when unranked rows have a lower mean primary error than the best ranked
-    row, so that rank 1 is not read as the best model: ``None`` otherwise."""
+    """Why a table has no ranked row (:func:`no_ranked_note`), or a warning when unranked
+    rows have a lower mean primary error than the best ranked row, so that rank 1 is not
+    read as the best model; ``None`` otherwise."""
     ranked = [row for row in table if row.ranked and row.primary.mean is not None]
     if not ranked:
-        return None
+        return no_ranked_note(table)
     top = min(ranked, key=lambda row: row.primary.mean)
     better = [
         row.model
@@ -404,6 +406,22 @@ def unranked_note(table: Sequence[LeaderboardRow]) -> str | None:
         f"Unranked rows of {models} have a lower mean {top.primary_metric} than the "
         f"best ranked row ({top.model}): they lack convergence evidence or three seeds, "
         "so the ranks order the ranked rows only."
+    )
+
+
+def no_ranked_note(table: Sequence[LeaderboardRow]) -> str:
+    """Why no row of a table is ranked, so that its "–" ranks are not read as a tie: a
+    row needs :data:`MIN_RANKED_SEEDS` counted seeds and, when trained, convergence
+    evidence (:attr:`LeaderboardRow.ranked`)."""
+    seeds = max(row.n for row in table)
+    why = (
+        f"no row here has more than {seeds} seed{'s' if seeds != 1 else ''}"
+        if seeds < MIN_RANKED_SEEDS
+        else f"the rows here with {MIN_RANKED_SEEDS} seeds lack that evidence"
+    )
+    return (
+        f"No row is ranked: a rank needs {MIN_RANKED_SEEDS} seeds and, for a trained "
+        f"model, convergence evidence; {why}. The rows are ordered by mean only."
     )
 
 
