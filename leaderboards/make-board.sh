@@ -55,6 +55,9 @@ opbench converge --models deeponet,multionet,fno_points,mlp,pointnet,pointwise_l
 # 5. ConDiff Poisson: one seed, unranked (linear is exact there), at 32² like tables 1–2;
 # then FNO alone at the published 64², beside the independent neuraloperator script's
 # test rel_l2 of about 0.12 after 60 epochs. Estimate: ~1.1 h, then ~1.2 h for FNO at 64².
+# Measured: 378 min of one worker for the 32² table (dilresnet, fno and scot climbed to 200
+# epochs, with checks at 400); FNO at 64² climbs to 240 epochs, with a check at 480 (about
+# 40 s per epoch per worker): about 11 h of one worker in all.
 opbench converge --models "$grid_models" --datasets condiff:poisson_grid32 "${condiff[@]}" \
     --seeds 0 "${common[@]}"
 opbench converge --models fno --datasets condiff:poisson_grid64 "${condiff[@]}" \
