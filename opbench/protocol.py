@@ -364,11 +364,10 @@ def dataset_description(record: Record) -> str:
     made = family.generated_by(generator)
     command = ["opbench data generate", dataset["family"], "--config", dataset["config"]]
     command += [f"--{name.replace('_', '-')} {value}" for name, value in made.options.items()]
-    version = made.version
     label = f", {made.label}" if made.label else ""
     return (
         f"opbench-generated {dataset['family']} {dataset['config']}{label}; made by "
-        f"{' '.join(command)} (generator version {version})"
+        f"{' '.join(command)} (generator version {made.version})"
     )
 
 

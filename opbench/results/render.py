@@ -415,7 +415,7 @@ def no_ranked_note(table: Sequence[LeaderboardRow]) -> str:
     evidence (:attr:`LeaderboardRow.ranked`)."""
     seeds = max(row.n for row in table)
     why = (
-        f"no row here has more than {seeds} seed{'s' if seeds != 1 else ''}"
+        f"no row here has more than {plural(seeds, 'seed')}"
         if seeds < MIN_RANKED_SEEDS
         else f"the rows here with {MIN_RANKED_SEEDS} seeds lack that evidence"
     )
