@@ -11,6 +11,7 @@ from opbench import protocol
 from opbench.errors import ConfigError
 from opbench.eval import convergence
 from opbench.results.publish import read_published_records, stale_files
+from opbench.sweep import SweepJob, execute
 
 SMALL = {"data": {"n_train": 24, "n_test": 4}}
 
@@ -124,3 +125,41 @@ def test_a_seed_still_improving_at_the_minimum_rate_climbs_a_rung(
         if r["role"] == "board"
     )
     assert board == [(2, 0), (2, 1), (4, 0), (4, 1)]
+
+
+def test_a_certain_climb_starts_the_next_check_and_skips_the_seeds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seed 0 at 2 epochs fails its plateau check below the last rung, so the table climbs
+    whatever its check at 4 shows: the next rung's check (8 epochs) is ready beside the
+    check at 4, and once that check passes, seed 1 is not run at 2 epochs."""
+    monkeypatch.setattr(
+        protocol,
+        "plateau_passed",
+        lambda record: (record["train"]["budget"]["epochs"], record["train"]["seed"]) != (2, 0),
+    )
+    monkeypatch.setattr(protocol, "doubling_check", _doubling(passed=True))
+    runner = _protocol(tmp_path, ["deeponet"])
+
+    def run(jobs: list) -> None:
+        for job in jobs:
+            assert execute(job, str(runner.out), 1).status == "ok"
+        runner.collect()
+
+    def ready() -> tuple[list[tuple[str, int, int]], str]:
+        jobs, (status,) = runner.plan()
+        return sorted(_budget(job) for job in jobs), status.state
+
+    pilots, _ = runner.plan()
+    run(pilots)
+    jobs, _ = runner.plan()
+    assert sorted(_budget(job) for job in jobs) == [("board", 2, 0), ("check", 4, 0)]
+    run([job for job in jobs if job.spec.role.value == "board"])
+    assert ready() == ([("check", 4, 0), ("check", 8, 0)], "rung 2")
+    run([job for job in runner.plan()[0] if job.spec.train.epochs == 4])
+    assert ready() == ([("check", 8, 0)], "rung 4")  # no seed 1 at 2 epochs
+
+
+def _budget(job: SweepJob) -> tuple[str, int, int]:
+    """A job's (role, epochs, seed)."""
+    return job.spec.role.value, job.spec.train.epochs, job.spec.seed
