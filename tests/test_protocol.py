@@ -149,7 +149,8 @@ def test_a_certain_climb_starts_the_next_check_and_skips_the_seeds(
 
     def ready() -> tuple[list[tuple[str, int, int]], str]:
         jobs, (status,) = runner.plan()
-        return sorted(_budget(job) for job in jobs), status.state
+        budgets = [(job.spec.role.value, job.spec.train.epochs, job.spec.seed) for job in jobs]
+        return sorted(budgets), status.state
 
     run(runner.plan()[0])  # the pilots
     assert ready() == ([("board", 2, 0), ("check", 4, 0)], "rung 2")
@@ -157,8 +158,3 @@ def test_a_certain_climb_starts_the_next_check_and_skips_the_seeds(
     assert ready() == ([("check", 4, 0), ("check", 8, 0)], "rung 2")
     run([job for job in runner.plan()[0] if job.spec.train.epochs == 4])
     assert ready() == ([("check", 8, 0)], "rung 4")  # no seed 1 at 2 epochs
-
-
-def _budget(job: SweepJob) -> tuple[str, int, int]:
-    """A job's (role, epochs, seed)."""
-    return job.spec.role.value, job.spec.train.epochs, job.spec.seed
