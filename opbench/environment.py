@@ -21,19 +21,28 @@ def package_version(name: str) -> str | None:
         return None
 
 
-def _git(*args: str) -> str:
-    source = Path(opbench.__file__).resolve().parent.parent
+SOURCE = Path(opbench.__file__).resolve().parent.parent
+"""The checkout opbench runs from (in an editable install, the repository root)."""
+
+SOURCE_PATHS = ("opbench", "pyproject.toml")
+"""What decides how a run trains and is scored: the package and its pinned dependencies.
+Everything else a checkout tracks (a board's ``leaderboards/`` that a sweep driver writes
+into while it runs, READMEs, tests) leaves a record's ``-dirty`` flag alone."""
+
+
+def _git(source: Path, *args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=source, capture_output=True, text=True, timeout=10, check=True
     ).stdout.strip()
 
 
-def git_revision() -> str | None:
-    """The git commit of the opbench source tree (with ``-dirty`` if tracked files are
-    modified), or ``None`` outside a git checkout (e.g. a non-editable install)."""
+def git_revision(source: Path = SOURCE) -> str | None:
+    """The git commit of the opbench checkout at ``source``, with ``-dirty`` if a tracked
+    file under :data:`SOURCE_PATHS` is modified; ``None`` outside a git checkout (e.g. a
+    non-editable install)."""
     try:
-        revision = _git("rev-parse", "HEAD")
-        dirty = _git("status", "--porcelain", "--untracked-files=no")
+        revision = _git(source, "rev-parse", "HEAD")
+        dirty = _git(source, "status", "--porcelain", "--untracked-files=no", "--", *SOURCE_PATHS)
     except (OSError, subprocess.SubprocessError):
         return None
     return revision + ("-dirty" if dirty else "")
