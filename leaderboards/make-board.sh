@@ -56,8 +56,10 @@ opbench converge --models deeponet,multionet,fno_points,mlp,pointnet,pointwise_l
 # then FNO alone at the published 64², beside the independent neuraloperator script's
 # test rel_l2 of about 0.12 after 60 epochs. Estimate: ~1.1 h, then ~1.2 h for FNO at 64².
 # Measured: 378 min of one worker for the 32² table (dilresnet, fno and scot climbed to 200
-# epochs, with checks at 400); FNO at 64² climbs to 240 epochs, with a check at 480 (about
-# 40 s per epoch per worker): about 11 h of one worker in all.
+# epochs, with checks at 400); FNO at 64² climbed to its last rung, 240 epochs, not
+# converged (validation still 1.5 % lower over its plateau window), and its check at 480
+# ended 43 % worse on validation: 675 min of one worker (27–61 s per epoch sharing the two
+# cores, 16.5 s alone on both threads).
 opbench converge --models "$grid_models" --datasets condiff:poisson_grid32 "${condiff[@]}" \
     --seeds 0 "${common[@]}"
 opbench converge --models fno --datasets condiff:poisson_grid64 "${condiff[@]}" \
